@@ -1,0 +1,677 @@
+//! The external configuration model: the seed's YAML shape, camelCase keys.
+//!
+//! Every struct denies unknown fields so that a typo is an error rather than a silently
+//! ignored setting. Maps are `BTreeMap` so that iteration (and therefore error order and
+//! the canonical checksum) is deterministic. Defaults live in the `default_*` functions
+//! below and are documented, field by field, in `docs/configuration.md`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A whole gateway configuration document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// Optional explicit version; standalone mode reports it as `configVersion` when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub services: BTreeMap<String, Service>,
+    #[serde(default)]
+    pub rate_limits: BTreeMap<String, RateLimit>,
+    #[serde(default)]
+    pub quotas: BTreeMap<String, Quota>,
+    #[serde(default)]
+    pub authentication: Authentication,
+    #[serde(default)]
+    pub tenants: BTreeMap<String, Tenant>,
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Request shaping applied to every route unless the route sets its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_policy: Option<RequestPolicy>,
+    /// Hosts that only internal clients reach. Every other host (and a route with no host,
+    /// which answers on any host) is public, and may only reach `visibility: public` services.
+    #[serde(default)]
+    pub internal_hosts: Vec<String>,
+    #[serde(default = "default_listeners")]
+    pub listeners: Vec<Listener>,
+    #[serde(default)]
+    pub admin: Admin,
+    #[serde(default)]
+    pub access_log: AccessLog,
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Route {
+    /// kebab-case, unique.
+    pub name: String,
+    #[serde(rename = "match")]
+    pub matcher: RouteMatch,
+    /// Final tie-breaker between routes at the same host and path: higher wins.
+    #[serde(default)]
+    pub priority: i32,
+    pub upstream: RouteUpstream,
+    #[serde(default)]
+    pub policies: Policies,
+    /// Overrides the top-level `requestPolicy` for this route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_policy: Option<RequestPolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteMatch {
+    /// Exact host (`api.example.com`), wildcard (`*.example.com`) or absent (any host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Exact path. Exactly one of `path` and `pathPrefix` must be set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Segment-aware prefix: `/v1/orders` matches `/v1/orders/7`, never `/v1/ordersX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// Upper-case method names; absent or empty means every method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteUpstream {
+    pub service: String,
+    /// Port for endpoints given as bare hosts; must agree with endpoints that name a port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Pin one version of the service. Mutually exclusive with `splits`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Canary split; weights sum to 10000.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub splits: Vec<TrafficSplit>,
+    /// What the split bucket is computed from (default: `x-user-id` header, else request id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_key: Option<SplitKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrafficSplit {
+    pub version: String,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SplitKey {
+    /// Take the bucket key from this request header (falling back to the request id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// Take the bucket key from the authenticated principal's subject.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub subject: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Policies {
+    /// Required: validation rejects a route without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthMode>,
+    /// Methods the route accepts; empty means every method configured under `authentication`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth_methods: Vec<AuthMethod>,
+    /// A single rate-limit name (the seed's form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<String>,
+    /// Several rate-limit names; all must admit the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quotas: Vec<String>,
+    /// Route timeout; `defaults.timeoutMs` when absent. At most 30000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Retries (not tries); at most 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_on: Vec<RetryOn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<Authorization>,
+    /// Forward the client's `Authorization` header upstream (default false: stripped after
+    /// the gateway authenticated the request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_authorization: Option<bool>,
+    /// Add `RateLimit`/`RateLimit-Policy` headers to admitted responses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rate_limit_headers: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthMode {
+    Required,
+    Optional,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthMethod {
+    Jwt,
+    ApiKey,
+    Signature,
+    Mtls,
+    Introspection,
+}
+
+/// A `retryOn` entry: `connect-failure`, `reset`, or a status code (502, 503, 504).
+/// YAML writes `503` as a number, so both numbers and strings are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RetryOn {
+    ConnectFailure,
+    Reset,
+    Status(u16),
+}
+
+impl fmt::Display for RetryOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RetryOn::ConnectFailure => f.write_str("connect-failure"),
+            RetryOn::Reset => f.write_str("reset"),
+            RetryOn::Status(code) => write!(f, "{code}"),
+        }
+    }
+}
+
+impl Serialize for RetryOn {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RetryOn::Status(code) => serializer.serialize_u16(*code),
+            other => serializer.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RetryOn {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RetryOnVisitor;
+        const EXPECTED: &str = "connect-failure, reset, 502, 503 or 504";
+        impl serde::de::Visitor<'_> for RetryOnVisitor {
+            type Value = RetryOn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RetryOn, E> {
+                match v {
+                    502..=504 => Ok(RetryOn::Status(v as u16)),
+                    _ => Err(E::custom(format!("unsupported retryOn status {v}: use 502, 503 or 504"))),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RetryOn, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::custom(format!("unsupported retryOn status {v}: use 502, 503 or 504"))),
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RetryOn, E> {
+                match v {
+                    "connect-failure" => Ok(RetryOn::ConnectFailure),
+                    "reset" => Ok(RetryOn::Reset),
+                    other => match other.parse::<u64>() {
+                        Ok(code) => self.visit_u64(code),
+                        Err(_) => Err(E::custom(format!("unknown retryOn value {other:?}: use {EXPECTED}"))),
+                    },
+                }
+            }
+        }
+        deserializer.deserialize_any(RetryOnVisitor)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Authorization {
+    /// Every listed scope is required.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_scopes: Vec<String>,
+    /// Allowed tenant statuses (from `tenants`); an unknown tenant is denied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenant_status: Vec<String>,
+    /// An API key must carry this product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
+    /// Media types (without parameters) a request body may have; empty means any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_content_types: Vec<String>,
+    /// Headers every request must carry (400 when one is missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_headers: Vec<String>,
+    /// When set, only these request headers (plus the gateway's own) are forwarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_headers: Option<Vec<String>>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Services
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Service {
+    /// `internal` (the safe default) services may not sit behind a public host.
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// Endpoints of a service with one version (named `default`). Exclusive with `versions`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub versions: BTreeMap<String, ServiceVersion>,
+    #[serde(default)]
+    pub protocol: UpstreamProtocol,
+    #[serde(default)]
+    pub balancing: Balancing,
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Concurrent requests per service beyond which the gateway answers 503 at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_requests: Option<u32>,
+    #[serde(default)]
+    pub pool: PoolSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceVersion {
+    pub endpoints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum Visibility {
+    Public,
+    #[default]
+    Internal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum UpstreamProtocol {
+    #[default]
+    Http1,
+    /// HTTP/2 with prior knowledge (h2c).
+    Http2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum Balancing {
+    /// Least outstanding requests between two endpoints picked at random.
+    #[default]
+    LeastRequest,
+    RoundRobin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PoolSettings {
+    #[serde(default = "default_pool_max_idle")]
+    pub max_idle_per_endpoint: u32,
+    #[serde(default = "default_pool_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_idle_per_endpoint: default_pool_max_idle(),
+            idle_timeout_ms: default_pool_idle_timeout_ms(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rate limits and quotas (behaviour: rate-limit issue; shape parsed and validated here)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimit {
+    #[serde(default)]
+    pub algorithm: RateLimitAlgorithm,
+    pub capacity: f64,
+    pub refill_per_second: f64,
+    #[serde(default)]
+    pub key: Vec<KeyDimension>,
+    #[serde(default)]
+    pub store: RateLimitStore,
+    #[serde(default)]
+    pub failure_mode: FailureMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum RateLimitAlgorithm {
+    #[default]
+    #[serde(rename = "token_bucket")]
+    TokenBucket,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum KeyDimension {
+    TenantId,
+    UserId,
+    ApiKey,
+    ClientIp,
+    RouteName,
+    ProductTier,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum RateLimitStore {
+    #[default]
+    Local,
+    Redis,
+    RedisLeased,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum FailureMode {
+    FailOpen,
+    FailClosed,
+    #[default]
+    LocalFallback,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Quota {
+    pub limit: u64,
+    pub window: QuotaWindow,
+    #[serde(default)]
+    pub key: Vec<KeyDimension>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum QuotaWindow {
+    Minute,
+    Hour,
+    Day,
+    Month,
+}
+
+// ---------------------------------------------------------------------------------------
+// Authentication (behaviour: authentication issue; shape parsed and validated here)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Authentication {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtAuthentication>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_keys: Option<ApiKeyAuthentication>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JwtAuthentication {
+    #[serde(default)]
+    pub issuers: Vec<JwtIssuer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JwtIssuer {
+    pub issuer: String,
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// An inline JWK Set (`{"keys": [...]}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    #[serde(default = "default_clock_tolerance_seconds")]
+    pub clock_tolerance_seconds: u64,
+    #[serde(default = "default_tenant_claim")]
+    pub tenant_claim: String,
+    #[serde(default = "default_scopes_claim")]
+    pub scopes_claim: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiKeyAuthentication {
+    #[serde(default = "default_api_key_header")]
+    pub header: String,
+    #[serde(default)]
+    pub keys: Vec<ApiKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiKey {
+    pub id: String,
+    /// `sha256:` followed by 64 lower-case hex digits; the key itself is never stored.
+    pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub products: Vec<String>,
+    #[serde(default = "default_active_status")]
+    pub status: String,
+    /// RFC 3339 expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tenant {
+    #[serde(default = "default_active_status")]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Process-level settings
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Defaults {
+    /// Timeout for routes that set none.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults { timeout_ms: default_timeout_ms() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Listener {
+    pub name: String,
+    /// `IP:PORT` to bind.
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ListenerTls>,
+    /// Most bytes of request line plus headers (431 beyond).
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: u32,
+    /// Most request headers (431 beyond).
+    #[serde(default = "default_max_headers")]
+    pub max_headers: u32,
+    /// Time a client has to send the complete request head.
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// Idle keep-alive connections are closed after this long.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Accept `%2F` and `%5C` in paths (kept encoded) instead of answering 400.
+    #[serde(default)]
+    pub allow_encoded_slashes: bool,
+    /// CIDRs of proxies whose `X-Forwarded-For` entries are trusted.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListenerTls {
+    pub cert_file: String,
+    pub key_file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<ClientAuth>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ClientAuth {
+    Required,
+    Optional,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Admin {
+    /// The admin listener (metrics, health, config version). Loopback by default.
+    #[serde(default = "default_admin_address")]
+    pub address: String,
+}
+
+impl Default for Admin {
+    fn default() -> Self {
+        Admin { address: default_admin_address() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessLog {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// `stdout`, `stderr`, or a file path (appended to).
+    #[serde(default = "default_access_log_path")]
+    pub path: String,
+    /// Records waiting for the writer thread; a full queue drops and counts.
+    #[serde(default = "default_access_log_queue")]
+    pub queue_capacity: u32,
+}
+
+impl Default for AccessLog {
+    fn default() -> Self {
+        AccessLog {
+            enabled: true,
+            path: default_access_log_path(),
+            queue_capacity: default_access_log_queue(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Defaults (each one is listed in docs/configuration.md)
+// ---------------------------------------------------------------------------------------
+
+pub const DEFAULT_VERSION_NAME: &str = "default";
+
+pub fn default_listeners() -> Vec<Listener> {
+    vec![Listener {
+        name: "default".to_string(),
+        address: "0.0.0.0:8080".to_string(),
+        tls: None,
+        max_header_bytes: default_max_header_bytes(),
+        max_headers: default_max_headers(),
+        header_read_timeout_ms: default_header_read_timeout_ms(),
+        idle_timeout_ms: default_idle_timeout_ms(),
+        max_connections: default_max_connections(),
+        allow_encoded_slashes: false,
+        trusted_proxies: Vec::new(),
+    }]
+}
+pub fn default_timeout_ms() -> u64 {
+    15_000
+}
+pub fn default_connect_timeout_ms() -> u64 {
+    1_000
+}
+pub fn default_pool_max_idle() -> u32 {
+    256
+}
+pub fn default_pool_idle_timeout_ms() -> u64 {
+    60_000
+}
+pub fn default_clock_tolerance_seconds() -> u64 {
+    30
+}
+pub fn default_tenant_claim() -> String {
+    "tenant_id".to_string()
+}
+pub fn default_scopes_claim() -> String {
+    "scope".to_string()
+}
+pub fn default_api_key_header() -> String {
+    "x-api-key".to_string()
+}
+pub fn default_active_status() -> String {
+    "ACTIVE".to_string()
+}
+pub fn default_max_header_bytes() -> u32 {
+    32 * 1024
+}
+pub fn default_max_headers() -> u32 {
+    100
+}
+pub fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+pub fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+pub fn default_max_connections() -> u32 {
+    25_000
+}
+pub fn default_admin_address() -> String {
+    "127.0.0.1:9901".to_string()
+}
+pub fn default_access_log_path() -> String {
+    "stdout".to_string()
+}
+pub fn default_access_log_queue() -> u32 {
+    65_536
+}
+fn default_true() -> bool {
+    true
+}
