@@ -1,0 +1,1 @@
+//! The data plane admin listener (owned by the binary helper).
