@@ -4,6 +4,8 @@
 //! CONTRACT: the public items below are used by the binary and `portcullis-admin`; keep
 //! their signatures (add freely).
 
+pub mod upstream;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
