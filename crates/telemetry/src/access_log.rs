@@ -1,11 +1,28 @@
 //! One JSON line per request, written by a writer thread behind a bounded queue.
+//!
+//! The request path only moves the record into a `sync_channel` with `try_send`: it never
+//! blocks and never serializes. A full queue drops the record and counts it
+//! (`portcullis_access_log_dropped_total`), so a slow disk or a stalled stdout reader slows
+//! nothing but the log. The writer thread formats JSON into a buffered writer and flushes
+//! whenever the queue is momentarily empty, so lines appear promptly under light load and
+//! in large writes under heavy load.
 
+mod line;
+
+use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use crate::metrics::Metrics;
 
+/// Buffer of the writer thread; flushed when the queue runs dry.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
 /// One access-log record (the seed's fields plus client address and byte counts).
+///
+/// Absent optional fields are written as JSON `null`; every line has every key.
 #[derive(Debug, Clone)]
 pub struct AccessRecord {
     /// Unix time in milliseconds when the request arrived.
@@ -41,18 +58,52 @@ pub enum Destination {
 impl Destination {
     /// `stdout`, `stderr`, or a file path.
     pub fn parse(path: &str) -> Destination {
-        let _ = path;
-        unimplemented!("telemetry helper")
+        match path {
+            "stdout" | "-" => Destination::Stdout,
+            "stderr" => Destination::Stderr,
+            file => Destination::File(file.into()),
+        }
     }
+
+    /// Opens the destination; a file is created if missing and appended to.
+    pub fn open(&self) -> std::io::Result<Box<dyn Write + Send>> {
+        Ok(match self {
+            Destination::Stdout => Box::new(std::io::stdout()),
+            Destination::Stderr => Box::new(std::io::stderr()),
+            Destination::File(path) => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
+        })
+    }
+}
+
+/// Records travel unboxed: boxing would cost an allocation per request, and the
+/// queue's memory (capacity × record size) is bounded anyway.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Message {
+    Record(AccessRecord),
+    /// Sent by the guard: write what is queued, then stop. Clones of `AccessLog` may
+    /// outlive the guard, so the queue cannot be closed by dropping senders.
+    Shutdown,
 }
 
 /// Cheap, cloneable sender. `log` never blocks: a full queue drops the record and counts it.
 #[derive(Debug, Clone)]
-pub struct AccessLog {}
+pub struct AccessLog {
+    /// `None` when the access log is disabled.
+    queue: Option<(SyncSender<Message>, Arc<Metrics>)>,
+}
 
 /// Joins the writer thread (flushing queued records) when dropped or `finish`ed.
 #[derive(Debug)]
-pub struct AccessLogGuard {}
+pub struct AccessLogGuard {
+    queue: Option<SyncSender<Message>>,
+    writer: Option<JoinHandle<()>>,
+}
 
 impl AccessLog {
     pub fn start(
@@ -60,24 +111,131 @@ impl AccessLog {
         queue_capacity: usize,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(AccessLog, AccessLogGuard)> {
-        let _ = (destination, queue_capacity, metrics);
-        unimplemented!("telemetry helper")
+        let output = destination.open()?;
+        AccessLog::start_with_writer(output, queue_capacity, metrics)
+    }
+
+    /// Like [`AccessLog::start`] with any writer (tests capture lines this way).
+    pub fn start_with_writer(
+        output: Box<dyn Write + Send>,
+        queue_capacity: usize,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(AccessLog, AccessLogGuard)> {
+        // A zero-capacity channel is a rendezvous: every `try_send` would fail.
+        let (sender, receiver) = mpsc::sync_channel(queue_capacity.max(1));
+        let writer = std::thread::Builder::new()
+            .name("portcullis-access-log".into())
+            .spawn(move || write_records(receiver, output))?;
+        let log = AccessLog {
+            queue: Some((sender.clone(), metrics)),
+        };
+        let guard = AccessLogGuard {
+            queue: Some(sender),
+            writer: Some(writer),
+        };
+        Ok((log, guard))
     }
 
     /// A logger that discards everything (access log disabled).
     pub fn disabled() -> AccessLog {
-        unimplemented!("telemetry helper")
+        AccessLog { queue: None }
     }
 
+    /// True unless this logger discards everything.
+    pub fn is_enabled(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    /// Queue `record` for the writer; never blocks. Dropped and counted when the queue is
+    /// full or the writer has stopped.
     pub fn log(&self, record: AccessRecord) {
-        let _ = record;
-        unimplemented!("telemetry helper")
+        if let Some((sender, metrics)) = &self.queue {
+            match sender.try_send(Message::Record(record)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                    metrics.access_log_dropped();
+                }
+            }
+        }
     }
 }
 
 impl AccessLogGuard {
     /// Close the queue, write what is queued, join the thread.
-    pub fn finish(self) {
-        unimplemented!("telemetry helper")
+    pub fn finish(mut self) {
+        self.close();
+    }
+
+    fn close(&mut self) {
+        if let Some(queue) = self.queue.take() {
+            // Blocks only until the writer makes room; an error means it already stopped.
+            let _ = queue.send(Message::Shutdown);
+        }
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("access-log writer thread panicked; some records were lost");
+            }
+        }
     }
 }
+
+impl Drop for AccessLogGuard {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The writer thread: serialize, buffer, flush when idle, stop on `Shutdown`.
+fn write_records(queue: Receiver<Message>, output: Box<dyn Write + Send>) {
+    let mut output = BufWriter::with_capacity(WRITE_BUFFER_BYTES, output);
+    let mut failures = FailureReport::default();
+    loop {
+        let message = match queue.try_recv() {
+            Ok(message) => message,
+            Err(TryRecvError::Empty) => {
+                failures.check(output.flush());
+                match queue.recv() {
+                    Ok(message) => message,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        match message {
+            Message::Record(record) => failures.check(line::write_line(&mut output, &record)),
+            Message::Shutdown => {
+                while let Ok(Message::Record(record)) = queue.try_recv() {
+                    failures.check(line::write_line(&mut output, &record));
+                }
+                break;
+            }
+        }
+    }
+    failures.check(output.flush());
+}
+
+/// Reports the first write error and then only changes of state, so a full disk does not
+/// flood the process log with one error per request.
+#[derive(Default)]
+struct FailureReport {
+    failing: bool,
+}
+
+impl FailureReport {
+    fn check(&mut self, result: std::io::Result<()>) {
+        match (result, self.failing) {
+            (Err(error), false) => {
+                tracing::warn!(%error, "access log write failed; records are being lost");
+                self.failing = true;
+            }
+            (Ok(()), true) => {
+                tracing::info!("access log writes succeed again");
+                self.failing = false;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

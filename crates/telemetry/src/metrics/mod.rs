@@ -1,0 +1,245 @@
+//! The metrics registry, rendered as Prometheus text on the admin listener.
+//!
+//! Written by hand rather than with `prometheus-client` families: a family looks up its
+//! label set in a lock-guarded map on every increment, while here a route's handle is
+//! resolved once at snapshot install and each request touches only that route's atomics
+//! (DESIGN §9). The text format is small enough to write directly (`encode.rs`).
+//!
+//! Series of routes and upstreams are kept across reloads (counts survive a reload, and a
+//! route that disappears keeps its last values), so the registry only grows with names.
+
+mod encode;
+mod histogram;
+mod sparse;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use http::Method;
+
+use self::histogram::Histogram;
+use self::sparse::SparseCounters;
+
+/// `Content-Type` of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The `route` label of requests that matched no route.
+pub const UNMATCHED_ROUTE_LABEL: &str = "";
+
+/// `method` label values; anything else is counted as `other` so a client cannot create
+/// series at will.
+const METHOD_LABELS: [&str; 8] = [
+    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other",
+];
+
+fn method_index(method: &Method) -> u32 {
+    const KNOWN: [Method; 7] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::HEAD,
+        Method::OPTIONS,
+    ];
+    KNOWN
+        .iter()
+        .position(|known| known == method)
+        .map_or(7, |index| index as u32)
+}
+
+/// Process-wide metrics. Shared as `Arc<Metrics>`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Taken at snapshot install and by `encode`, never per request.
+    routes: Mutex<HashMap<Box<str>, Arc<RouteCounters>>>,
+    unmatched: Arc<RouteCounters>,
+    upstreams: Mutex<HashMap<Box<str>, Arc<UpstreamCounters>>>,
+    config_info: Mutex<Option<(u64, String)>>,
+    config_loads_success: AtomicU64,
+    config_loads_failure: AtomicU64,
+    access_log_dropped: AtomicU64,
+    in_flight: AtomicI64,
+}
+
+/// One route's series: about 300 bytes until it sees more than 8 (method, status) pairs.
+#[derive(Debug, Default)]
+struct RouteCounters {
+    name: Box<str>,
+    /// Keyed by `method_index << 16 | status`.
+    requests: SparseCounters<u32>,
+    latency: Histogram,
+    /// Allocated on the first rejection; most routes never reject.
+    rejections: OnceLock<Box<SparseCounters<&'static str>>>,
+}
+
+#[derive(Debug, Default)]
+struct UpstreamCounters {
+    service: Box<str>,
+    latency: Histogram,
+    connect_failures: AtomicU64,
+}
+
+impl Metrics {
+    pub fn new() -> std::sync::Arc<Metrics> {
+        Arc::new(Metrics::default())
+    }
+
+    /// Handle for one route's metrics; cheap to clone; taken once per route at snapshot
+    /// install, never per request.
+    pub fn route(&self, route_name: &str) -> RouteMetrics {
+        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        let counters = routes.entry(route_name.into()).or_insert_with(|| {
+            Arc::new(RouteCounters {
+                name: route_name.into(),
+                ..RouteCounters::default()
+            })
+        });
+        RouteMetrics {
+            counters: Arc::clone(counters),
+        }
+    }
+
+    /// Handle for requests that matched no route (404, 405, early rejections).
+    pub fn unmatched(&self) -> RouteMetrics {
+        RouteMetrics {
+            counters: Arc::clone(&self.unmatched),
+        }
+    }
+
+    /// Handle for one upstream service's metrics.
+    pub fn upstream(&self, service: &str) -> UpstreamMetrics {
+        let mut upstreams = self
+            .upstreams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let counters = upstreams.entry(service.into()).or_insert_with(|| {
+            Arc::new(UpstreamCounters {
+                service: service.into(),
+                ..UpstreamCounters::default()
+            })
+        });
+        UpstreamMetrics {
+            counters: Arc::clone(counters),
+        }
+    }
+
+    /// `portcullis_config_info{version,checksum} 1`, replacing the previous one.
+    pub fn set_config_info(&self, version: u64, checksum: &str) {
+        let mut info = self
+            .config_info
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *info = Some((version, checksum.to_owned()));
+    }
+
+    /// Count a configuration load attempt (`success` or `failure`).
+    pub fn config_load(&self, success: bool) {
+        let counter = match success {
+            true => &self.config_loads_success,
+            false => &self.config_loads_failure,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count an access-log record dropped because the queue was full.
+    pub fn access_log_dropped(&self) {
+        self.access_log_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records dropped so far (for tests and the admin API).
+    pub fn access_log_dropped_count(&self) -> u64 {
+        self.access_log_dropped.load(Ordering::Relaxed)
+    }
+
+    /// A request entered the gateway (`portcullis_in_flight_requests`).
+    pub fn in_flight_inc(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request left the gateway.
+    pub fn in_flight_dec(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request as in flight until the guard drops, so a cancelled request
+    /// future still decrements.
+    pub fn track_in_flight(self: &Arc<Self>) -> InFlightGuard {
+        self.in_flight_inc();
+        InFlightGuard {
+            metrics: Arc::clone(self),
+        }
+    }
+
+    /// Current `portcullis_in_flight_requests`.
+    pub fn in_flight(&self) -> i64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Prometheus text exposition format.
+    pub fn encode(&self) -> String {
+        encode::encode(self)
+    }
+}
+
+/// Decrements `portcullis_in_flight_requests` when dropped.
+#[derive(Debug)]
+pub struct InFlightGuard {
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.metrics.in_flight_dec();
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteMetrics {
+    counters: Arc<RouteCounters>,
+}
+
+impl RouteMetrics {
+    /// Counts one answered request and its latency: three relaxed atomic adds, no lock,
+    /// no allocation once the (method, status) pair has been seen.
+    pub fn observe(&self, method: &Method, status: u16, latency: Duration) {
+        let key = (method_index(method) << 16) | u32::from(status);
+        self.counters.requests.add(key, 1);
+        self.counters.latency.observe(latency);
+    }
+
+    /// Counts a request refused by policy (`portcullis_request_rejections_total`);
+    /// `reason` is a fixed code such as `rate_limited`.
+    pub fn rejected(&self, reason: &'static str) {
+        self.counters
+            .rejections
+            .get_or_init(Box::default)
+            .add(reason, 1);
+    }
+
+    /// The route name this handle counts for.
+    pub fn route_name(&self) -> &str {
+        &self.counters.name
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UpstreamMetrics {
+    counters: Arc<UpstreamCounters>,
+}
+
+impl UpstreamMetrics {
+    pub fn observe_latency(&self, latency: Duration) {
+        self.counters.latency.observe(latency);
+    }
+    pub fn connect_failure(&self) {
+        self.counters
+            .connect_failures
+            .fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests;
