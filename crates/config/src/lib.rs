@@ -1,6 +1,75 @@
 //! Portcullis configuration: the external model, parsing (YAML and JSON) with line:column
 //! errors, validation with field paths, and the canonical checksum.
+//!
+//! `load_file`/`load_str` are what the gateway and the control plane call: parse, validate,
+//! attach source positions to every error, and compute the checksum.
 
+mod checksum;
+mod error;
 pub mod model;
+mod parse;
+mod position;
+mod serde_errors;
+mod validate;
+mod yaml;
 
+use std::path::Path;
+
+pub use checksum::{canonical_json, checksum};
+pub use error::{ConfigError, ConfigErrors, Location};
 pub use model::*;
+pub use parse::{parse_str, Format};
+pub use position::PositionMap;
+pub use validate::validate;
+
+/// A configuration that parsed and passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatedConfig {
+    pub config: Config,
+    /// `sha256:<64 hex>` over the canonical JSON of `config`.
+    pub checksum: String,
+    /// Problems that do not stop the config from loading, with positions when known.
+    pub warnings: Vec<ConfigError>,
+}
+
+/// Reads, parses and validates a file; `.json` is JSON, anything else YAML.
+pub fn load_file(path: &Path) -> Result<ValidatedConfig, ConfigErrors> {
+    let source_name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        ConfigErrors::single(ConfigError::new(
+            "",
+            format!("cannot read configuration file {source_name}: {error}"),
+        ))
+        .with_source(source_name.clone())
+    })?;
+    load_str(&text, Format::from_path(path)).map_err(|errors| errors.with_source(source_name))
+}
+
+/// Parses and validates a document; validation errors carry the position of their field.
+pub fn load_str(text: &str, format: Format) -> Result<ValidatedConfig, ConfigErrors> {
+    let (config, positions) = parse_str(text, format)?;
+    let warnings = match validate(&config) {
+        Ok(warnings) => warnings,
+        Err(mut errors) => {
+            attach_positions(&mut errors.errors, &positions);
+            parse::sort_by_location(&mut errors.errors);
+            return Err(errors);
+        }
+    };
+    let mut warnings = warnings;
+    attach_positions(&mut warnings, &positions);
+    let checksum = checksum(&config);
+    Ok(ValidatedConfig {
+        config,
+        checksum,
+        warnings,
+    })
+}
+
+fn attach_positions(errors: &mut [ConfigError], positions: &PositionMap) {
+    for error in errors {
+        if error.location.is_none() {
+            error.location = positions.locate(&error.path);
+        }
+    }
+}

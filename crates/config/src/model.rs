@@ -10,8 +10,9 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A whole gateway configuration document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+/// A whole gateway configuration document. `Config::default()` equals what an empty document
+/// parses to (one default listener included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Config {
     /// Optional explicit version; standalone mode reports it as `configVersion` when set.
@@ -44,6 +45,26 @@ pub struct Config {
     pub admin: Admin,
     #[serde(default)]
     pub access_log: AccessLog,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            version: None,
+            routes: Vec::new(),
+            services: BTreeMap::new(),
+            rate_limits: BTreeMap::new(),
+            quotas: BTreeMap::new(),
+            authentication: Authentication::default(),
+            tenants: BTreeMap::new(),
+            defaults: Defaults::default(),
+            request_policy: None,
+            internal_hosts: Vec::new(),
+            listeners: default_listeners(),
+            admin: Admin::default(),
+            access_log: AccessLog::default(),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -215,13 +236,17 @@ impl<'de> Deserialize<'de> for RetryOn {
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RetryOn, E> {
                 match v {
                     502..=504 => Ok(RetryOn::Status(v as u16)),
-                    _ => Err(E::custom(format!("unsupported retryOn status {v}: use 502, 503 or 504"))),
+                    _ => Err(E::custom(format!(
+                        "unsupported retryOn status {v}: use 502, 503 or 504"
+                    ))),
                 }
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RetryOn, E> {
                 match u64::try_from(v) {
                     Ok(v) => self.visit_u64(v),
-                    Err(_) => Err(E::custom(format!("unsupported retryOn status {v}: use 502, 503 or 504"))),
+                    Err(_) => Err(E::custom(format!(
+                        "unsupported retryOn status {v}: use 502, 503 or 504"
+                    ))),
                 }
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RetryOn, E> {
@@ -230,7 +255,9 @@ impl<'de> Deserialize<'de> for RetryOn {
                     "reset" => Ok(RetryOn::Reset),
                     other => match other.parse::<u64>() {
                         Ok(code) => self.visit_u64(code),
-                        Err(_) => Err(E::custom(format!("unknown retryOn value {other:?}: use {EXPECTED}"))),
+                        Err(_) => Err(E::custom(format!(
+                            "unknown retryOn value {other:?}: use {EXPECTED}"
+                        ))),
                     },
                 }
             }
@@ -273,7 +300,7 @@ pub struct RequestPolicy {
 // Services
 // ---------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Service {
     /// `internal` (the safe default) services may not sit behind a public host.
@@ -295,6 +322,22 @@ pub struct Service {
     pub max_concurrent_requests: Option<u32>,
     #[serde(default)]
     pub pool: PoolSettings,
+}
+
+/// Matches the serde defaults, so code-built services behave like parsed ones.
+impl Default for Service {
+    fn default() -> Self {
+        Service {
+            visibility: Visibility::default(),
+            endpoints: Vec::new(),
+            versions: BTreeMap::new(),
+            protocol: UpstreamProtocol::default(),
+            balancing: Balancing::default(),
+            connect_timeout_ms: default_connect_timeout_ms(),
+            max_concurrent_requests: None,
+            pool: PoolSettings::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -461,13 +504,22 @@ pub struct JwtIssuer {
     pub scopes_claim: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiKeyAuthentication {
     #[serde(default = "default_api_key_header")]
     pub header: String,
     #[serde(default)]
     pub keys: Vec<ApiKey>,
+}
+
+impl Default for ApiKeyAuthentication {
+    fn default() -> Self {
+        ApiKeyAuthentication {
+            header: default_api_key_header(),
+            keys: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -512,7 +564,9 @@ pub struct Defaults {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Defaults { timeout_ms: default_timeout_ms() }
+        Defaults {
+            timeout_ms: default_timeout_ms(),
+        }
     }
 }
 
@@ -574,7 +628,9 @@ pub struct Admin {
 
 impl Default for Admin {
     fn default() -> Self {
-        Admin { address: default_admin_address() }
+        Admin {
+            address: default_admin_address(),
+        }
     }
 }
 
@@ -674,4 +730,21 @@ pub fn default_access_log_queue() -> u32 {
 }
 fn default_true() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Default` and the serde defaults must agree, or code-built configs would differ from
+    /// parsed ones (and have different checksums).
+    #[test]
+    fn default_impls_match_an_empty_document() {
+        let parsed: Config = serde_json::from_str("{}").expect("empty config");
+        assert_eq!(parsed, Config::default());
+        let service: Service = serde_json::from_str("{}").expect("empty service");
+        assert_eq!(service, Service::default());
+        let keys: ApiKeyAuthentication = serde_json::from_str("{}").expect("empty api keys");
+        assert_eq!(keys, ApiKeyAuthentication::default());
+    }
 }
