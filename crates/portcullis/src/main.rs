@@ -1,1 +1,77 @@
-fn main() {}
+//! The `portcullis` binary: command line and wiring only. The gateway itself lives in the
+//! library crates (`portcullis-proxy`, `portcullis-admin`, ...).
+
+mod cli;
+mod config_source;
+mod example_upstreams;
+mod logging;
+mod quickstart;
+mod reload;
+mod run;
+mod shutdown;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let outcome = match cli.command {
+        Command::Version => {
+            println!("portcullis {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Validate(args) => return validate::run(&args.file),
+        Command::Serve(args) => with_runtime(args.worker_threads, |runtime| {
+            runtime.block_on(run::serve(args))
+        }),
+        Command::Quickstart(args) => with_runtime(args.worker_threads, |runtime| {
+            runtime.block_on(quickstart::run(args))
+        }),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The context chain on one line, what failed first, then why. A cause whose text its parent
+/// already quotes (errors that print their source) is not repeated.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+fn with_runtime(
+    worker_threads: Option<usize>,
+    body: impl FnOnce(&tokio::runtime::Runtime) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().thread_name("portcullis-worker");
+    if let Some(threads) = worker_threads {
+        builder.worker_threads(threads.max(1));
+    }
+    let runtime = builder.build().map_err(|error| {
+        anyhow::anyhow!("cannot start the async runtime: {error}; check the process's thread limit")
+    })?;
+    let result = body(&runtime);
+    // Blocking tasks (config parsing, the file watcher) must not hold the exit hostage.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
+}

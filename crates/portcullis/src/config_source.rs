@@ -1,0 +1,93 @@
+//! Turning a configuration file into a compiled snapshot, off the request path: read, parse,
+//! validate (`portcullis-config`), compile (`portcullis-router`). Blocking: call it from
+//! `spawn_blocking` on a running gateway.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+
+use portcullis_config::{Config, ConfigErrors, ValidatedConfig};
+use portcullis_router::{CompileError, Snapshot};
+
+/// A configuration that passed validation and compiled, ready to install.
+#[derive(Debug)]
+pub struct Prepared {
+    pub config: Config,
+    /// `sha256:…` over the canonical JSON (from `portcullis-config`).
+    pub checksum: String,
+    /// Validation warnings, one rendered line each.
+    pub warnings: Vec<String>,
+    pub snapshot: Snapshot,
+}
+
+/// Why a configuration cannot be used. `Display` lists every problem, one per line.
+#[derive(Debug)]
+pub enum PrepareError {
+    Invalid(ConfigErrors),
+    Compile {
+        source_name: String,
+        error: CompileError,
+    },
+}
+
+impl fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrepareError::Invalid(errors) => write!(f, "{errors}"),
+            PrepareError::Compile { source_name, error } => {
+                write!(
+                    f,
+                    "{source_name}: the configuration is valid but does not compile: {error}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for PrepareError {}
+
+impl PrepareError {
+    /// One line per problem (for logs, where one event per error reads best).
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            PrepareError::Invalid(errors) => errors.iter().map(ToString::to_string).collect(),
+            PrepareError::Compile { .. } => vec![self.to_string()],
+        }
+    }
+}
+
+/// Read, validate and compile the file at `path`.
+pub fn prepare_file(path: &Path) -> Result<Prepared, PrepareError> {
+    let validated = portcullis_config::load_file(path).map_err(PrepareError::Invalid)?;
+    compile(validated, &path.display().to_string())
+}
+
+/// Compile a validated configuration.
+pub fn compile(validated: ValidatedConfig, source_name: &str) -> Result<Prepared, PrepareError> {
+    let ValidatedConfig {
+        config,
+        checksum,
+        warnings,
+        ..
+    } = validated;
+    let snapshot = Snapshot::compile(&config).map_err(|error| PrepareError::Compile {
+        source_name: source_name.to_string(),
+        error,
+    })?;
+    Ok(Prepared {
+        config,
+        checksum,
+        warnings: warnings.iter().map(ToString::to_string).collect(),
+        snapshot,
+    })
+}
+
+/// A cheap fingerprint of a file's bytes, to skip watcher events that changed nothing.
+/// `None` when the file cannot be read (the load that follows reports why).
+pub fn content_fingerprint(path: &Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    // SipHash with fixed keys: deterministic, and collisions only cost one skipped no-op check.
+    let mut hasher = std::hash::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    Some(hasher.finish())
+}

@@ -1,0 +1,203 @@
+//! A running gateway: access log, data listeners, admin listener, reloads and the drain.
+//! Shared by `serve` (from a file) and `quickstart` (embedded configuration).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use portcullis_config::Config;
+use portcullis_proxy::{Gateway, LoadedSnapshot, Server};
+use portcullis_telemetry::access_log::{AccessLog, AccessLogGuard, Destination};
+use portcullis_telemetry::metrics::Metrics;
+
+use crate::cli::ServeArgs;
+use crate::config_source::{self, Prepared};
+use crate::reload::{self, ReloadOptions};
+use crate::shutdown::Shutdown;
+
+/// `portcullis serve --config FILE`.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let path = args.config.clone();
+    let blocking_path = path.clone();
+    let prepared = tokio::task::spawn_blocking(move || config_source::prepare_file(&blocking_path))
+        .await
+        .context("configuration loader task failed")?
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "{error}\nfix the errors above in {} and start again",
+                path.display()
+            )
+        })?;
+    let fingerprint = config_source::content_fingerprint(&path);
+    let options = RunOptions {
+        drain_deadline: Duration::from_secs(args.drain_seconds),
+        reload: Some(ReloadOptions {
+            path,
+            watch_file: !args.no_watch,
+            fingerprint,
+        }),
+    };
+    run(prepared, options, |_| {}).await
+}
+
+pub struct RunOptions {
+    pub drain_deadline: Duration,
+    /// Reload from this file (watcher and SIGHUP); `None` for an embedded configuration.
+    pub reload: Option<ReloadOptions>,
+}
+
+/// Addresses actually bound (port 0 resolved).
+pub struct BoundAddresses {
+    pub listeners: Vec<(String, std::net::SocketAddr)>,
+    pub admin: std::net::SocketAddr,
+}
+
+/// Start everything for `prepared`, call `on_ready` once the listeners are bound, and serve
+/// until SIGTERM/SIGINT, then drain.
+pub async fn run(
+    prepared: Prepared,
+    options: RunOptions,
+    on_ready: impl FnOnce(&BoundAddresses),
+) -> anyhow::Result<()> {
+    for warning in &prepared.warnings {
+        tracing::warn!("configuration warning: {warning}");
+    }
+    let metrics = Metrics::new();
+    let (access_log, access_log_guard) = start_access_log(&prepared.config, &metrics)?;
+    let gateway = Gateway::new(metrics.clone(), access_log);
+    let listeners = prepared.config.listeners.clone();
+    let admin_address = prepared.config.admin.address.clone();
+    let access_log_settings = prepared.config.access_log.clone();
+    let mut installer = Installer::new(gateway.clone());
+    installer.install(prepared);
+
+    let server = Server::bind(gateway.clone(), &listeners).await.context(
+        "cannot start the data-plane listeners: free the port or change listeners[].address",
+    )?;
+    let admin = portcullis_admin::bind(gateway.clone(), &admin_address)
+        .await
+        .context("cannot start the admin listener")?;
+    let bound = BoundAddresses {
+        listeners: server.local_addrs(),
+        admin: admin.local_addr(),
+    };
+    // These lines are a stable interface: tests and scripts read the bound ports from them.
+    for (name, addr) in &bound.listeners {
+        tracing::info!("listening name={name} addr={addr}");
+    }
+    tracing::info!("admin listening addr={}", bound.admin);
+
+    let (shutdown, _trigger) =
+        Shutdown::install().context("cannot install the SIGTERM/SIGINT handlers")?;
+    let admin_task = tokio::spawn(admin.run(shutdown.wait()));
+    let reload_task = options.reload.map(|reload_options| {
+        tokio::spawn(reload::run(
+            reload_options,
+            installer,
+            listeners,
+            admin_address,
+            access_log_settings,
+        ))
+    });
+    on_ready(&bound);
+
+    server.run(shutdown.wait(), options.drain_deadline).await;
+    tracing::info!("data-plane listeners closed");
+
+    if let Some(task) = reload_task {
+        task.abort();
+        let _ = task.await;
+    }
+    // Admin keep-alive connections (scrapers) must not hold the exit hostage.
+    let admin_abort = admin_task.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(1), admin_task)
+        .await
+        .is_err()
+    {
+        admin_abort.abort();
+    }
+    drop(gateway);
+    if let Some(guard) = access_log_guard {
+        tokio::task::spawn_blocking(move || guard.finish())
+            .await
+            .context("flushing the access log failed")?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn start_access_log(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<(AccessLog, Option<AccessLogGuard>)> {
+    let settings = &config.access_log;
+    if !settings.enabled {
+        return Ok((AccessLog::disabled(), None));
+    }
+    let destination = Destination::parse(&settings.path);
+    let capacity = usize::try_from(settings.queue_capacity).unwrap_or(usize::MAX);
+    let (log, guard) =
+        AccessLog::start(destination, capacity, metrics.clone()).with_context(|| {
+            format!(
+                "cannot open the access log {:?} (accessLog.path): create its directory, fix its \
+             permissions, or set accessLog.path to stdout",
+                settings.path
+            )
+        })?;
+    Ok((log, Some(guard)))
+}
+
+/// Installs prepared configurations and numbers them.
+pub struct Installer {
+    gateway: Arc<Gateway>,
+    successful_loads: u64,
+}
+
+impl Installer {
+    pub fn new(gateway: Arc<Gateway>) -> Installer {
+        Installer {
+            gateway,
+            successful_loads: 0,
+        }
+    }
+
+    /// Swap `prepared` in atomically. Its version is the file's `version` when set, else the
+    /// count of successful loads (1 for the first).
+    pub fn install(&mut self, prepared: Prepared) -> u64 {
+        self.successful_loads += 1;
+        let config_version = config_version(prepared.config.version, self.successful_loads);
+        let routes = prepared.snapshot.routes().len();
+        let checksum = prepared.checksum;
+        let metrics = self.gateway.metrics().clone();
+        self.gateway.install(LoadedSnapshot {
+            snapshot: prepared.snapshot,
+            config_version,
+            checksum: checksum.clone(),
+            loaded_at: time::OffsetDateTime::now_utc(),
+        });
+        metrics.set_config_info(config_version, &checksum);
+        metrics.config_load(true);
+        tracing::info!(config_version, %checksum, routes, "configuration installed");
+        config_version
+    }
+
+    pub fn gateway(&self) -> &Arc<Gateway> {
+        &self.gateway
+    }
+}
+
+/// The reported version: the file's own when it sets one, else the load count.
+pub fn config_version(explicit: Option<u64>, successful_loads: u64) -> u64 {
+    explicit.unwrap_or(successful_loads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_version_wins_over_load_count() {
+        assert_eq!(config_version(Some(42), 3), 42);
+        assert_eq!(config_version(None, 3), 3);
+    }
+}

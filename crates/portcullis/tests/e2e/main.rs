@@ -1,0 +1,11 @@
+//! End-to-end tests: each starts the real `portcullis` binary on port-0 listeners with a
+//! temporary configuration file and mock upstreams on loopback.
+
+mod access_log;
+mod harness;
+mod hot_reload;
+mod large_bodies;
+mod serve_basics;
+mod shutdown_drain;
+mod upstream;
+mod validate_command;
