@@ -1,1 +1,17 @@
-//! placeholder
+//! Test helpers shared by every Portcullis crate's tests (dev-dependency only).
+//!
+//! * [`MockUpstream`]: a configurable HTTP/1.1 + HTTP/2 (prior knowledge) upstream on
+//!   `127.0.0.1:0`, running on the caller's tokio runtime, that counts connections and
+//!   requests and records what it received.
+//! * [`certs`]: a throw-away CA with a `localhost`/`127.0.0.1` server certificate and client
+//!   certificates, written as PEM files to a temporary directory.
+//! * [`raw`]: raw TCP exchanges for malformed-request tests.
+
+pub mod certs;
+mod mock;
+mod mock_body;
+mod mock_serve;
+pub mod raw;
+
+pub use mock::{MockUpstream, MockUpstreamBuilder, RecordedRequest};
+pub use raw::{raw_request, raw_request_until_close, raw_request_with_timeout, response_status};

@@ -3,15 +3,39 @@
 //! HTTP/1.1 and HTTP/2 (prior knowledge) clients, and the forwarding call.
 //!
 //! CONTRACT (between the downstream pipeline and this module): keep these signatures.
+//!
+//! Hot path: one `ArcSwap` load of the immutable `pool_key → state` map and a hash lookup
+//! per request; the endpoint choice reads two atomics; no lock is shared across cores.
+//!
+//! The pipeline's `Host` header is sent unchanged (the client only adds one when absent).
+//! On HTTP/2 upstreams `:authority` is the endpoint's `host:port` (it is also the pool's
+//! key) and `Host` travels as a regular header next to it.
+//!
+//! Upgrades (`Connection: upgrade`, HTTP/1.1 upstreams) pass through when the request
+//! still carries its `Connection`/`Upgrade` headers: on a `101` response,
+//! `hyper::upgrade::on(&mut response)` yields the upstream half of the tunnel.
 
-use std::sync::Arc;
+mod balance;
+mod body;
+mod target;
 
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http::{Request, Response};
+use http::uri::{Parts, PathAndQuery, Scheme};
+use http::{Request, Response, Uri};
 use hyper::body::Incoming;
-use portcullis_error::GatewayError;
+use portcullis_error::{ErrorKind, GatewayError, Phase};
 use portcullis_router::{CompiledUpstream, Snapshot, UpstreamTarget};
 use portcullis_telemetry::metrics::Metrics;
+
+pub use body::UpstreamBody;
+use target::{RequestGuard, TargetState};
 
 /// Error type of the bodies the proxy streams.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -20,21 +44,73 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// byte counting), streamed, never buffered whole.
 pub type ProxyBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
+type TargetMap = HashMap<Arc<str>, Arc<TargetState>>;
+
 /// All upstream state, shared by every request and kept across snapshot swaps.
-#[derive(Debug)]
-pub struct Upstreams {}
+pub struct Upstreams {
+    metrics: Arc<Metrics>,
+    /// Immutable map rebuilt by `sync`; requests only `load()` it.
+    targets: ArcSwap<TargetMap>,
+    /// Serialises writers (`sync`), never taken on the request path.
+    sync_lock: Mutex<()>,
+}
+
+impl fmt::Debug for Upstreams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let targets = self.targets.load();
+        let mut keys: Vec<&str> = targets.keys().map(|key| &**key).collect();
+        keys.sort_unstable();
+        f.debug_struct("Upstreams")
+            .field("pool_keys", &keys)
+            .finish()
+    }
+}
 
 impl Upstreams {
     pub fn new(metrics: Arc<Metrics>) -> Upstreams {
-        let _ = metrics;
-        unimplemented!("upstream helper")
+        Upstreams {
+            metrics,
+            targets: ArcSwap::from_pointee(HashMap::new()),
+            sync_lock: Mutex::new(()),
+        }
     }
 
     /// Called when a snapshot is installed, before it serves traffic: create state for new
     /// `pool_key`s, update endpoint lists, drop state no longer referenced.
+    ///
+    /// A kept key keeps its client (and so its idle connections) unless the service's
+    /// protocol, connect timeout or pool settings changed, and keeps the outstanding
+    /// counters of endpoints that stay.
     pub fn sync(&self, snapshot: &Snapshot) {
-        let _ = snapshot;
-        unimplemented!("upstream helper")
+        // A poisoned lock only means another sync panicked; the map itself is always whole.
+        let _writer = self
+            .sync_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let previous = self.targets.load_full();
+        let mut next = TargetMap::with_capacity(previous.len());
+        // The concurrency limit is per service: one counter shared by its targets, kept
+        // across swaps so requests in flight during a swap still count.
+        let mut service_in_flight: HashMap<Arc<str>, Arc<AtomicU32>> = previous
+            .values()
+            .map(|state| (state.service.clone(), state.in_flight.clone()))
+            .collect();
+        for route in snapshot.routes() {
+            let upstream = &route.upstream;
+            for target in &upstream.targets {
+                if next.contains_key(&target.pool_key) {
+                    continue;
+                }
+                let kept = previous.get(&target.pool_key).map(|state| &**state);
+                let in_flight = service_in_flight
+                    .entry(upstream.service.clone())
+                    .or_default()
+                    .clone();
+                let state = TargetState::build(upstream, target, kept, in_flight, &self.metrics);
+                next.insert(target.pool_key.clone(), Arc::new(state));
+            }
+        }
+        self.targets.store(Arc::new(next));
     }
 
     /// Send `request` to one endpoint of `target`. The request's URI is origin-form
@@ -44,13 +120,156 @@ impl Upstreams {
     /// `UpstreamUnavailable`, fail fast), the connect timeout (502 `UpstreamConnectFailed`),
     /// maps a reset or malformed response to 502 `UpstreamProtocolError`, and records
     /// upstream latency and connect failures. The caller applies the route timeout (504).
+    ///
+    /// The endpoint counts as busy until the response headers arrive; use
+    /// [`Upstreams::forward_streaming`] to keep it busy until the body is finished.
     pub async fn forward(
         &self,
         upstream: &CompiledUpstream,
         target: &UpstreamTarget,
         request: Request<ProxyBody>,
     ) -> Result<Response<Incoming>, GatewayError> {
-        let _ = (upstream, target, request);
-        unimplemented!("upstream helper")
+        let (response, _guard) = self.send(upstream, target, request).await?;
+        Ok(response)
     }
+
+    /// Like [`Upstreams::forward`], but the endpoint's outstanding-request count (and the
+    /// concurrency-limit slot) is held until the response body ends or is dropped, which
+    /// is what least-request balancing should see for long downloads.
+    pub async fn forward_streaming(
+        &self,
+        upstream: &CompiledUpstream,
+        target: &UpstreamTarget,
+        request: Request<ProxyBody>,
+    ) -> Result<Response<UpstreamBody>, GatewayError> {
+        let (response, guard) = self.send(upstream, target, request).await?;
+        Ok(response.map(|body| UpstreamBody::new(body, guard)))
+    }
+
+    /// Outstanding requests per endpoint authority of `pool_key`, in config order
+    /// (`None` for an unknown key). For tests and diagnostics, not the hot path.
+    pub fn endpoint_loads(&self, pool_key: &str) -> Option<Vec<(Arc<str>, u32)>> {
+        let targets = self.targets.load();
+        let state = targets.get(pool_key)?;
+        Some(
+            state
+                .endpoints
+                .iter()
+                .map(|endpoint| {
+                    let load = endpoint
+                        .outstanding
+                        .load(std::sync::atomic::Ordering::Relaxed);
+                    (endpoint.endpoint.authority.clone(), load)
+                })
+                .collect(),
+        )
+    }
+
+    /// The `pool_key`s currently held, sorted. For tests and diagnostics.
+    pub fn pool_keys(&self) -> Vec<Arc<str>> {
+        let mut keys: Vec<Arc<str>> = self.targets.load().keys().cloned().collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    async fn send(
+        &self,
+        upstream: &CompiledUpstream,
+        target: &UpstreamTarget,
+        mut request: Request<ProxyBody>,
+    ) -> Result<(Response<Incoming>, RequestGuard), GatewayError> {
+        let state = self.state_for(upstream, target);
+        let guard = state.admit()?;
+        let endpoint = guard.endpoint();
+
+        let path_and_query = std::mem::take(request.uri_mut())
+            .into_parts()
+            .path_and_query
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let mut parts = Parts::default();
+        parts.scheme = Some(Scheme::HTTP);
+        parts.authority = Some(endpoint.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        *request.uri_mut() = Uri::from_parts(parts).map_err(|error| {
+            tracing::error!(pool_key = %state.pool_key, %error, "cannot build the upstream URI");
+            GatewayError::gateway(ErrorKind::Internal, Phase::Forward)
+        })?;
+        *request.version_mut() = state.version;
+
+        let started = Instant::now();
+        match state.client.request(request).await {
+            Ok(response) => {
+                state.metrics.observe_latency(started.elapsed());
+                Ok((response, guard))
+            }
+            Err(error) => Err(classify(&state, guard.endpoint(), &error)),
+        }
+    }
+
+    /// The state for `target`. A request that started on a snapshot whose key a later
+    /// `sync` dropped still gets served, by a short-lived state of its own.
+    fn state_for(&self, upstream: &CompiledUpstream, target: &UpstreamTarget) -> Arc<TargetState> {
+        let targets = self.targets.load();
+        if let Some(state) = targets.get(&target.pool_key) {
+            return state.clone();
+        }
+        tracing::debug!(pool_key = %target.pool_key, "no pool for target; using a transient one");
+        let in_flight = targets
+            .values()
+            .find(|state| state.service == upstream.service)
+            .map(|state| state.in_flight.clone())
+            .unwrap_or_default();
+        Arc::new(TargetState::build(
+            upstream,
+            target,
+            None,
+            in_flight,
+            &self.metrics,
+        ))
+    }
+}
+
+/// Map a client error to the gateway's error, counting connect failures.
+fn classify(
+    state: &TargetState,
+    endpoint: &target::EndpointState,
+    error: &hyper_util::client::legacy::Error,
+) -> GatewayError {
+    if error.is_connect() {
+        state.metrics.connect_failure();
+        tracing::warn!(
+            pool_key = %state.pool_key,
+            endpoint = %endpoint.endpoint.authority,
+            error = %error_chain(error),
+            "upstream connect failed"
+        );
+        return GatewayError::upstream(ErrorKind::UpstreamConnectFailed);
+    }
+    // A request body wrapper (size limit, client gone) reports its own verdict; pass it on
+    // instead of blaming the upstream.
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(verdict) = cause.downcast_ref::<GatewayError>() {
+            return verdict.clone();
+        }
+        source = cause.source();
+    }
+    tracing::warn!(
+        pool_key = %state.pool_key,
+        endpoint = %endpoint.endpoint.authority,
+        error = %error_chain(error),
+        "upstream request failed"
+    );
+    GatewayError::upstream(ErrorKind::UpstreamProtocolError)
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -1,0 +1,227 @@
+//! Per-target state (one per `pool_key`): the pooled HTTP client, the endpoints with their
+//! outstanding-request counters, and the concurrency limit.
+//!
+//! A `TargetState` is immutable once built. `sync` builds a fresh one for every snapshot
+//! but carries over the pieces that must outlive a swap (the client and its idle
+//! connections, the counters of endpoints that stay), so a config swap neither drops warm
+//! connections nor forgets how loaded an endpoint is.
+
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::uri::Authority;
+use http::Version;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use portcullis_config::{Balancing, PoolSettings, UpstreamProtocol};
+use portcullis_error::{ErrorKind, GatewayError};
+use portcullis_router::{CompiledUpstream, Endpoint, UpstreamTarget};
+use portcullis_telemetry::metrics::{Metrics, UpstreamMetrics};
+
+use super::balance;
+use super::ProxyBody;
+
+pub(crate) type UpstreamClient = Client<HttpConnector, ProxyBody>;
+
+/// The settings a client is built from; a change rebuilds the client (and its pool).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ClientSettings {
+    pub(crate) protocol: UpstreamProtocol,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) pool: PoolSettings,
+}
+
+impl ClientSettings {
+    pub(crate) fn of(upstream: &CompiledUpstream) -> ClientSettings {
+        ClientSettings {
+            protocol: upstream.protocol,
+            connect_timeout: upstream.connect_timeout,
+            pool: upstream.pool.clone(),
+        }
+    }
+
+    fn build_client(&self) -> UpstreamClient {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(self.connect_timeout));
+        connector.set_nodelay(true);
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .pool_max_idle_per_host(self.pool.max_idle_per_endpoint as usize)
+            .pool_idle_timeout(Duration::from_millis(self.pool.idle_timeout_ms))
+            // Without a timer the pool never evicts idle connections.
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .http2_only(self.protocol == UpstreamProtocol::Http2);
+        builder.build(connector)
+    }
+}
+
+/// One endpoint with its live load.
+#[derive(Debug)]
+pub(crate) struct EndpointState {
+    pub(crate) endpoint: Endpoint,
+    /// Parsed once at sync so the hot path only clones it (a reference-count bump).
+    pub(crate) authority: Authority,
+    /// Requests sent to this endpoint that have not finished yet.
+    pub(crate) outstanding: AtomicU32,
+}
+
+impl balance::Outstanding for Arc<EndpointState> {
+    fn outstanding(&self) -> u32 {
+        self.outstanding.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct TargetState {
+    pub(crate) pool_key: Arc<str>,
+    pub(crate) service: Arc<str>,
+    pub(crate) settings: ClientSettings,
+    pub(crate) client: UpstreamClient,
+    /// The HTTP version requests are sent with (the client refuses an HTTP/2 request on an
+    /// HTTP/1.1 connection, and a downstream HTTP/2 request must not force h2 upstream).
+    pub(crate) version: Version,
+    pub(crate) endpoints: Vec<Arc<EndpointState>>,
+    pub(crate) balancing: Balancing,
+    pub(crate) round_robin: Arc<AtomicUsize>,
+    pub(crate) max_concurrent_requests: Option<u32>,
+    /// Requests in flight to the service (shared by every target of the service, since the
+    /// limit is per service), counted only while a limit is configured.
+    pub(crate) in_flight: Arc<AtomicU32>,
+    pub(crate) metrics: UpstreamMetrics,
+}
+
+impl TargetState {
+    /// Build the state for `target`, reusing what `previous` (same `pool_key`) holds.
+    pub(crate) fn build(
+        upstream: &CompiledUpstream,
+        target: &UpstreamTarget,
+        previous: Option<&TargetState>,
+        service_in_flight: Arc<AtomicU32>,
+        metrics: &Metrics,
+    ) -> TargetState {
+        let settings = ClientSettings::of(upstream);
+        let client = match previous {
+            Some(previous) if previous.settings == settings => previous.client.clone(),
+            _ => settings.build_client(),
+        };
+        let endpoints = target
+            .endpoints
+            .iter()
+            .filter_map(|endpoint| endpoint_state(&target.pool_key, endpoint, previous))
+            .collect();
+        let version = match settings.protocol {
+            UpstreamProtocol::Http1 => Version::HTTP_11,
+            UpstreamProtocol::Http2 => Version::HTTP_2,
+        };
+        TargetState {
+            pool_key: target.pool_key.clone(),
+            service: upstream.service.clone(),
+            settings,
+            client,
+            version,
+            endpoints,
+            balancing: upstream.balancing,
+            round_robin: previous
+                .map(|previous| previous.round_robin.clone())
+                .unwrap_or_default(),
+            max_concurrent_requests: upstream.max_concurrent_requests,
+            in_flight: service_in_flight,
+            metrics: metrics.upstream(&upstream.service),
+        }
+    }
+
+    /// Admit one request: enforce the concurrency limit (fail fast, never queue) and pick
+    /// an endpoint. The guard releases both when dropped.
+    pub(crate) fn admit(self: &Arc<Self>) -> Result<RequestGuard, GatewayError> {
+        if self.endpoints.is_empty() {
+            return Err(GatewayError::upstream(ErrorKind::UpstreamUnavailable)
+                .with_detail("the upstream has no endpoints"));
+        }
+        let counted_in_flight = match self.max_concurrent_requests {
+            Some(limit) => {
+                let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
+                if before >= limit {
+                    self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                    return Err(GatewayError::upstream(ErrorKind::UpstreamUnavailable)
+                        .with_detail("the upstream is at its concurrency limit"));
+                }
+                true
+            }
+            None => false,
+        };
+        let endpoint = match self.balancing {
+            Balancing::LeastRequest => balance::least_request(&self.endpoints, &mut rand::rng()),
+            Balancing::RoundRobin => balance::round_robin(&self.round_robin, self.endpoints.len()),
+        };
+        self.endpoints[endpoint]
+            .outstanding
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(RequestGuard {
+            state: self.clone(),
+            endpoint,
+            counted_in_flight,
+        })
+    }
+}
+
+fn endpoint_state(
+    pool_key: &str,
+    endpoint: &Endpoint,
+    previous: Option<&TargetState>,
+) -> Option<Arc<EndpointState>> {
+    if let Some(kept) = previous.and_then(|previous| {
+        previous
+            .endpoints
+            .iter()
+            .find(|state| state.endpoint == *endpoint)
+    }) {
+        return Some(kept.clone());
+    }
+    match Authority::from_maybe_shared(Bytes::copy_from_slice(endpoint.authority.as_bytes())) {
+        Ok(authority) => Some(Arc::new(EndpointState {
+            endpoint: endpoint.clone(),
+            authority,
+            outstanding: AtomicU32::new(0),
+        })),
+        Err(error) => {
+            // Validation should have refused it; skip the endpoint rather than fail the swap.
+            tracing::error!(
+                pool_key,
+                authority = %endpoint.authority,
+                %error,
+                "skipping upstream endpoint with an invalid authority"
+            );
+            None
+        }
+    }
+}
+
+/// Holds one request's share of an endpoint's outstanding count (and of the target's
+/// in-flight count under a limit) until dropped.
+#[derive(Debug)]
+pub(crate) struct RequestGuard {
+    state: Arc<TargetState>,
+    endpoint: usize,
+    counted_in_flight: bool,
+}
+
+impl RequestGuard {
+    pub(crate) fn endpoint(&self) -> &EndpointState {
+        &self.state.endpoints[self.endpoint]
+    }
+}
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        self.state.endpoints[self.endpoint]
+            .outstanding
+            .fetch_sub(1, Ordering::Relaxed);
+        if self.counted_in_flight {
+            self.state.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
