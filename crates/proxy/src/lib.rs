@@ -3,17 +3,30 @@
 //!
 //! CONTRACT: the public items below are used by the binary and `portcullis-admin`; keep
 //! their signatures (add freely).
+//!
+//! Layout: `server` (accept, limits, TLS, protocols, shutdown) hands each request to
+//! `pipeline`, which runs the phases of DESIGN §5 using `ingress`, `route`, `shape`,
+//! `forward` and `respond`; `upstream` owns the pools and the forwarding call.
 
+mod body;
+pub mod cidr;
+mod forward;
+mod gateway;
+mod headers;
+mod ingress;
+mod pipeline;
+mod respond;
+mod route;
+mod server;
+mod shape;
+mod tls;
 pub mod upstream;
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+pub use body::ResponseBody;
+pub use gateway::Gateway;
+pub use server::Server;
 
 use portcullis_router::Snapshot;
-use portcullis_telemetry::access_log::AccessLog;
-use portcullis_telemetry::metrics::Metrics;
 
 /// A compiled configuration with its identity, as installed on the data plane.
 #[derive(Debug)]
@@ -29,68 +42,17 @@ pub struct LoadedSnapshot {
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
     #[error("cannot listen on {address} (listeners[].address): {source}")]
-    Bind { address: String, source: std::io::Error },
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
     #[error("listener {listener}: TLS setup failed: {message}")]
     Tls { listener: String, message: String },
     #[error("listener {listener}: invalid address {address:?}: use IP:PORT, e.g. 0.0.0.0:8080")]
     Address { listener: String, address: String },
-}
-
-/// Shared data-plane state: the current snapshot (one atomic load per request), metrics,
-/// the access log and the upstream pools.
-#[derive(Debug)]
-pub struct Gateway {}
-
-impl Gateway {
-    pub fn new(metrics: Arc<Metrics>, access_log: AccessLog) -> Arc<Gateway> {
-        let _ = (metrics, access_log);
-        unimplemented!("proxy helper")
-    }
-
-    /// Atomically swap in a new snapshot. In-flight requests finish on the one they started
-    /// with. Upstream pools whose `pool_key` stays the same are kept.
-    pub fn install(&self, snapshot: LoadedSnapshot) {
-        let _ = snapshot;
-        unimplemented!("proxy helper")
-    }
-
-    pub fn current(&self) -> Option<Arc<LoadedSnapshot>> {
-        unimplemented!("proxy helper")
-    }
-
-    /// True once a snapshot is installed.
-    pub fn is_ready(&self) -> bool {
-        unimplemented!("proxy helper")
-    }
-
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        unimplemented!("proxy helper")
-    }
-}
-
-/// Bound data-plane listeners.
-#[derive(Debug)]
-pub struct Server {}
-
-impl Server {
-    /// Bind every listener (a port of 0 picks a free one) and load TLS material.
-    pub async fn bind(
-        gateway: Arc<Gateway>,
-        listeners: &[portcullis_config::Listener],
-    ) -> Result<Server, ProxyError> {
-        let _ = (gateway, listeners);
-        unimplemented!("proxy helper")
-    }
-
-    /// `(listener name, bound address)` for each listener.
-    pub fn local_addrs(&self) -> Vec<(String, SocketAddr)> {
-        unimplemented!("proxy helper")
-    }
-
-    /// Serve until `shutdown` resolves, then stop accepting, let in-flight requests finish
-    /// for up to `drain_deadline`, and close what remains.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send, drain_deadline: Duration) {
-        let _ = (shutdown, drain_deadline);
-        unimplemented!("proxy helper")
-    }
+    #[error("listener {listener}: listeners[].trustedProxies: {source}")]
+    TrustedProxy {
+        listener: String,
+        source: cidr::CidrError,
+    },
 }

@@ -1,0 +1,220 @@
+//! The request pipeline (DESIGN §5): ingress → route → shape → authenticate → authorize →
+//! rate limit → upstream select → forward → respond and log. Each phase either passes the
+//! request on or fails with a [`GatewayError`], which `respond::error_response` renders.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::request::Parts;
+use http::{HeaderValue, Request, Response, StatusCode, Version};
+use http_body::Body as _;
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use portcullis_error::{ErrorKind, GatewayError, Phase};
+use portcullis_router::{CompiledRoute, Lookup};
+use portcullis_telemetry::request_id::request_id_from;
+use portcullis_telemetry::trace::TraceContext;
+
+use crate::body::ResponseBody;
+use crate::forward::{self, Outbound};
+use crate::gateway::Installed;
+use crate::headers::{is_upgrade_request, strip_hop_by_hop, strip_internal};
+use crate::respond::{error_response, Completion, X_REQUEST_ID};
+use crate::server::ConnectionContext;
+use crate::upstream::UpstreamBody;
+use crate::{ingress, route, shape};
+
+/// A failed phase, with the `Allow` value when the failure is a 405.
+struct Rejection {
+    error: GatewayError,
+    allow: Option<HeaderValue>,
+}
+
+impl From<GatewayError> for Rejection {
+    fn from(error: GatewayError) -> Rejection {
+        Rejection { error, allow: None }
+    }
+}
+
+/// hyper's service entry point: one call per request, never fails (every failure is an
+/// answer).
+pub(crate) async fn handle(
+    connection: Arc<ConnectionContext>,
+    request: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let started = Instant::now();
+    let listener = &connection.listener;
+    let installed = listener.gateway.load();
+    let (mut parts, body) = request.into_parts();
+
+    // Ingress.
+    let request_id = request_id_from(parts.headers.get(&X_REQUEST_ID));
+    let trace = TraceContext::from_headers(&parts.headers);
+    let client_ip = ingress::client_ip(
+        connection.peer.ip(),
+        &parts.headers,
+        &listener.trusted_proxies,
+    );
+    let client_addr = if client_ip == connection.peer.ip() {
+        connection.peer
+    } else {
+        SocketAddr::new(client_ip, 0)
+    };
+    let mut completion = Completion::start(
+        Arc::clone(&connection),
+        started,
+        request_id.clone(),
+        parts.method.clone(),
+        parts.uri.clone(),
+        client_addr,
+    );
+    completion.trace_id = trace.trace_id;
+    let upgrade = is_upgrade_request(parts.version, &parts.method, &parts.headers);
+    strip_hop_by_hop(&mut parts.headers, upgrade, true);
+    strip_internal(&mut parts.headers);
+
+    let Some(installed) = installed else {
+        let error = GatewayError::gateway(ErrorKind::NotReady, Phase::Route);
+        return Ok(error_response(&error, None, completion));
+    };
+    completion.config_version = installed.loaded.config_version;
+    completion.installed = Some(Arc::clone(&installed));
+
+    let request = Inbound {
+        connection: &connection,
+        installed: &installed,
+        request_id: &request_id,
+        trace: &trace,
+        upgrade,
+    };
+    match request.proxy(parts, body, &mut completion).await {
+        Ok(response) => Ok(upstream_response(response, &request_id, completion)),
+        Err(rejection) => Ok(error_response(
+            &rejection.error,
+            rejection.allow,
+            completion,
+        )),
+    }
+}
+
+/// Respond: the upstream's answer without hop-by-hop headers, with `x-request-id`.
+fn upstream_response(
+    response: Response<UpstreamBody>,
+    request_id: &HeaderValue,
+    mut completion: Completion,
+) -> Response<ResponseBody> {
+    let (mut parts, body) = response.into_parts();
+    let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
+    strip_hop_by_hop(&mut parts.headers, switching, false);
+    parts
+        .headers
+        .insert(X_REQUEST_ID.clone(), request_id.clone());
+    // The client's connection has its own protocol version; hyper frames it.
+    parts.version = Version::HTTP_11;
+    completion.status = parts.status.as_u16();
+    Response::from_parts(parts, ResponseBody::upstream(body, completion))
+}
+
+struct Inbound<'a> {
+    connection: &'a ConnectionContext,
+    installed: &'a Installed,
+    request_id: &'a HeaderValue,
+    trace: &'a TraceContext,
+    upgrade: bool,
+}
+
+impl Inbound<'_> {
+    async fn proxy(
+        &self,
+        mut parts: Parts,
+        body: Incoming,
+        completion: &mut Completion,
+    ) -> Result<Response<UpstreamBody>, Rejection> {
+        let listener = &self.connection.listener;
+        let snapshot = &self.installed.loaded.snapshot;
+
+        // Route.
+        let host = route::request_host(&parts)?;
+        let upstream_uri = route::upstream_target(&parts.uri, listener.allow_encoded_slashes)?;
+        let host_text = host.to_str().unwrap_or_default();
+        let route = match snapshot.lookup(host_text, &parts.method, upstream_uri.path()) {
+            Lookup::Found(route) => route,
+            Lookup::MethodNotAllowed { allow } => {
+                return Err(Rejection {
+                    error: GatewayError::client(ErrorKind::MethodNotAllowed, Phase::Route),
+                    allow: Some(allow.clone()),
+                })
+            }
+            Lookup::NotFound => {
+                return Err(GatewayError::client(ErrorKind::RouteNotFound, Phase::Route).into())
+            }
+        };
+        completion.route_id = Some(route.id);
+        completion.route_name = Some(Arc::clone(&route.name));
+
+        // Shape.
+        shape::check(&route.request_policy, &parts.headers, !body.is_end_stream())?;
+        shape::restrict_headers(&route.request_policy, &mut parts.headers);
+
+        // Authenticate, authorize, rate limit.
+        authenticate(route, &parts)?;
+        authorize(route, &parts)?;
+        rate_limit(route, &parts)?;
+
+        // Upstream select.
+        let target = forward::select_target(route, &parts.headers, self.request_id);
+        completion.upstream = Some(Arc::clone(&route.upstream.service));
+        completion.upstream_version = Some(Arc::clone(&target.version));
+
+        // Forward.
+        let client_upgrade = if self.upgrade {
+            parts.extensions.remove::<OnUpgrade>()
+        } else {
+            None
+        };
+        let outbound = Outbound {
+            uri: upstream_uri,
+            host,
+            peer: self.connection.peer.ip(),
+            https: listener.https,
+            request_id: self.request_id,
+            trace: self.trace,
+            body_limit: route.request_policy.max_body_bytes,
+        };
+        let (request, progress) = forward::upstream_request(parts, body, outbound);
+        completion.body_progress = progress.clone();
+        let gateway = &listener.gateway;
+        let mut response =
+            forward::send(gateway, route, target, request, progress.as_deref()).await?;
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            forward::splice_upgrade(client_upgrade, &mut response, &listener.drain)?;
+        }
+        Ok(response)
+    }
+}
+
+// Seams for the phases later issues fill in. Each runs where DESIGN §5 puts it and, for
+// now, lets every request through.
+
+/// Authentication (per-route `auth` and its methods): 401 with `WWW-Authenticate`. Not
+/// implemented yet: every request passes.
+fn authenticate(route: &CompiledRoute, parts: &Parts) -> Result<(), GatewayError> {
+    let _ = (route, parts);
+    Ok(())
+}
+
+/// Authorization (scopes, tenant status, API-key product, admin scope): 403. Not
+/// implemented yet: every request passes.
+fn authorize(route: &CompiledRoute, parts: &Parts) -> Result<(), GatewayError> {
+    let _ = (route, parts);
+    Ok(())
+}
+
+/// Rate limits and quotas: 429 with `Retry-After`. Not implemented yet: every request
+/// passes.
+fn rate_limit(route: &CompiledRoute, parts: &Parts) -> Result<(), GatewayError> {
+    let _ = (route, parts);
+    Ok(())
+}

@@ -1,0 +1,359 @@
+//! Listeners: accept, connection limits, TLS, HTTP/1.1 + HTTP/2 (h2c prior knowledge on
+//! plain TCP, ALPN on TLS), and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulConnection, GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsAcceptor;
+
+use crate::cidr::Cidr;
+use crate::gateway::Gateway;
+use crate::{pipeline, respond, tls, ProxyError};
+
+/// hyper refuses an HTTP/1 read buffer below 8 KiB; smaller `maxHeaderBytes` are raised to it.
+const MIN_HEADER_BUFFER: usize = 8 * 1024;
+/// Streams one HTTP/2 client may have open at once (the config has no knob for it yet).
+const H2_MAX_CONCURRENT_STREAMS: u32 = 256;
+/// How long an HTTP/2 keep-alive ping may go unanswered before the connection is closed.
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What the request pipeline needs to know about the listener a request arrived on.
+#[derive(Debug)]
+pub(crate) struct ListenerContext {
+    pub(crate) name: String,
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) https: bool,
+    pub(crate) allow_encoded_slashes: bool,
+    pub(crate) trusted_proxies: Vec<Cidr>,
+    pub(crate) drain: Arc<DrainState>,
+}
+
+/// Shared by every listener of a server: how shutdown reaches upgraded connections
+/// (WebSocket tunnels), which hyper stops tracking once they switch protocols.
+#[derive(Debug)]
+pub(crate) struct DrainState {
+    /// Becomes true when draining is over: whatever still runs is dropped.
+    hard_stop: watch::Receiver<bool>,
+    tunnels: AtomicUsize,
+}
+
+impl DrainState {
+    pub(crate) fn hard_stop(&self) -> watch::Receiver<bool> {
+        self.hard_stop.clone()
+    }
+
+    /// Count a tunnel as open until the guard drops.
+    pub(crate) fn track_tunnel(self: &Arc<Self>) -> TunnelGuard {
+        self.tunnels.fetch_add(1, Ordering::Relaxed);
+        TunnelGuard {
+            drain: Arc::clone(self),
+        }
+    }
+
+    fn open_tunnels(&self) -> usize {
+        self.tunnels.load(Ordering::Relaxed)
+    }
+}
+
+/// One open tunnel; see [`DrainState::track_tunnel`].
+#[derive(Debug)]
+pub(crate) struct TunnelGuard {
+    drain: Arc<DrainState>,
+}
+
+impl Drop for TunnelGuard {
+    fn drop(&mut self) {
+        self.drain.tunnels.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One accepted connection.
+#[derive(Debug)]
+pub(crate) struct ConnectionContext {
+    pub(crate) listener: Arc<ListenerContext>,
+    pub(crate) peer: SocketAddr,
+}
+
+struct BoundListener {
+    context: Arc<ListenerContext>,
+    tcp: TcpListener,
+    local_addr: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    connection_permits: Arc<Semaphore>,
+    handshake_timeout: Duration,
+}
+
+impl std::fmt::Debug for BoundListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundListener")
+            .field("name", &self.context.name)
+            .field("local_addr", &self.local_addr)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bound data-plane listeners.
+#[derive(Debug)]
+pub struct Server {
+    listeners: Vec<BoundListener>,
+    hard_stop: watch::Sender<bool>,
+    drain: Arc<DrainState>,
+}
+
+fn protocol_builder(listener: &portcullis_config::Listener) -> auto::Builder<TokioExecutor> {
+    let header_bytes = (listener.max_header_bytes as usize).max(MIN_HEADER_BUFFER);
+    let max_headers = (listener.max_headers as usize).max(1);
+    // hyper's head timer also runs while an idle keep-alive connection waits for its next
+    // request, so the shorter of the two timeouts bounds both the head and the idle time.
+    let head_timeout = Duration::from_millis(
+        listener
+            .header_read_timeout_ms
+            .min(listener.idle_timeout_ms)
+            .max(1),
+    );
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout)
+        .max_headers(max_headers)
+        // A head that does not fit the read buffer is answered 431 by hyper.
+        .max_buf_size(header_bytes)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(Some(H2_MAX_CONCURRENT_STREAMS))
+        .max_header_list_size(listener.max_header_bytes.max(1))
+        // Pings after `idleTimeoutMs` of silence find dead peers; HTTP/2 has no idle close.
+        .keep_alive_interval(Some(Duration::from_millis(
+            listener.idle_timeout_ms.max(1000),
+        )))
+        .keep_alive_timeout(H2_PING_TIMEOUT);
+    builder
+}
+
+impl Server {
+    /// Bind every listener (a port of 0 picks a free one) and load TLS material.
+    pub async fn bind(
+        gateway: Arc<Gateway>,
+        listeners: &[portcullis_config::Listener],
+    ) -> Result<Server, ProxyError> {
+        let (hard_stop, hard_stop_rx) = watch::channel(false);
+        let drain = Arc::new(DrainState {
+            hard_stop: hard_stop_rx,
+            tunnels: AtomicUsize::new(0),
+        });
+        let mut bound = Vec::with_capacity(listeners.len());
+        for listener in listeners {
+            let address: SocketAddr =
+                listener.address.parse().map_err(|_| ProxyError::Address {
+                    listener: listener.name.clone(),
+                    address: listener.address.clone(),
+                })?;
+            let trusted_proxies = listener
+                .trusted_proxies
+                .iter()
+                .map(|block| Cidr::parse(block))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| ProxyError::TrustedProxy {
+                    listener: listener.name.clone(),
+                    source: error,
+                })?;
+            let tls = match &listener.tls {
+                Some(settings) => Some(tls::acceptor(&listener.name, settings).await?),
+                None => None,
+            };
+            let tcp = TcpListener::bind(address)
+                .await
+                .map_err(|source| ProxyError::Bind {
+                    address: listener.address.clone(),
+                    source,
+                })?;
+            let local_addr = tcp.local_addr().map_err(|source| ProxyError::Bind {
+                address: listener.address.clone(),
+                source,
+            })?;
+            let context = Arc::new(ListenerContext {
+                name: listener.name.clone(),
+                gateway: Arc::clone(&gateway),
+                https: tls.is_some(),
+                allow_encoded_slashes: listener.allow_encoded_slashes,
+                trusted_proxies,
+                drain: Arc::clone(&drain),
+            });
+            bound.push(BoundListener {
+                context,
+                tcp,
+                local_addr,
+                tls,
+                builder: Arc::new(protocol_builder(listener)),
+                connection_permits: Arc::new(Semaphore::new(
+                    (listener.max_connections as usize).max(1),
+                )),
+                handshake_timeout: Duration::from_millis(listener.header_read_timeout_ms.max(1)),
+            });
+        }
+        Ok(Server {
+            listeners: bound,
+            hard_stop,
+            drain,
+        })
+    }
+
+    /// `(listener name, bound address)` for each listener.
+    pub fn local_addrs(&self) -> Vec<(String, SocketAddr)> {
+        self.listeners
+            .iter()
+            .map(|listener| (listener.context.name.clone(), listener.local_addr))
+            .collect()
+    }
+
+    /// Serve until `shutdown` resolves, then stop accepting, let in-flight requests finish
+    /// for up to `drain_deadline`, and close what remains.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send, drain_deadline: Duration) {
+        let graceful = GracefulShutdown::new();
+        let accepting = futures_util::future::join_all(
+            self.listeners
+                .into_iter()
+                .map(|listener| accept_loop(listener, &graceful)),
+        );
+        tokio::select! {
+            _ = accepting => {}
+            () = shutdown => {}
+        }
+        // The accept loops (and their TcpListeners) are dropped here: new connections are
+        // refused from now on. Connections are told to finish their current request.
+        let deadline = tokio::time::Instant::now() + drain_deadline;
+        if tokio::time::timeout_at(deadline, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                ?drain_deadline,
+                "drain deadline passed; closing remaining connections"
+            );
+        }
+        // Tunnels left hyper's tracking when they switched protocols: they get whatever is
+        // left of the deadline.
+        while self.drain.open_tunnels() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let _ = self.hard_stop.send(true);
+    }
+}
+
+async fn accept_loop(listener: BoundListener, graceful: &GracefulShutdown) {
+    loop {
+        let (stream, peer) = match listener.tcp.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Usually EMFILE/ENFILE: back off briefly instead of spinning.
+                tracing::warn!(listener = %listener.context.name, %error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        // Over `maxConnections`: close at once rather than queue (the client sees a reset
+        // or EOF and can go to another instance).
+        let Ok(permit) = Arc::clone(&listener.connection_permits).try_acquire_owned() else {
+            tracing::debug!(listener = %listener.context.name, %peer, "maxConnections reached; closing");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = ConnectionTask {
+            context: Arc::new(ConnectionContext {
+                listener: Arc::clone(&listener.context),
+                peer,
+            }),
+            builder: Arc::clone(&listener.builder),
+            tls: listener.tls.clone(),
+            handshake_timeout: listener.handshake_timeout,
+            watcher: graceful.watcher(),
+            _permit: permit,
+        };
+        tokio::spawn(connection.serve(stream));
+    }
+}
+
+struct ConnectionTask {
+    context: Arc<ConnectionContext>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    tls: Option<TlsAcceptor>,
+    handshake_timeout: Duration,
+    watcher: Watcher,
+    /// Released when the connection ends.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl ConnectionTask {
+    async fn serve(self, stream: TcpStream) {
+        let mut hard_stop = self.context.listener.drain.hard_stop();
+        let context = Arc::clone(&self.context);
+        let service = service_fn(move |request| pipeline::handle(Arc::clone(&context), request));
+        match &self.tls {
+            None => {
+                let connection = self
+                    .builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service);
+                drive(connection, &self.context, self.watcher, &mut hard_stop).await;
+            }
+            Some(acceptor) => {
+                let handshake =
+                    tokio::time::timeout(self.handshake_timeout, acceptor.accept(stream));
+                let stream = match handshake.await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(error)) => {
+                        tracing::debug!(peer = %self.context.peer, %error, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(peer = %self.context.peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+                let connection = self
+                    .builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service);
+                drive(connection, &self.context, self.watcher, &mut hard_stop).await;
+            }
+        }
+    }
+}
+
+/// Run a connection until it ends, finishing gracefully on shutdown and dropping it when
+/// the drain deadline passes.
+async fn drive<C>(
+    connection: C,
+    context: &ConnectionContext,
+    watcher: Watcher,
+    hard_stop: &mut watch::Receiver<bool>,
+) where
+    C: GracefulConnection<Error = Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = watcher.watch(connection);
+    tokio::select! {
+        result = connection => {
+            if let Err(error) = result {
+                tracing::debug!(peer = %context.peer, %error, "connection ended with an error");
+                // hyper refused a request before the pipeline saw it: log it all the same.
+                if let Some(error) = error.downcast_ref::<hyper::Error>() {
+                    respond::record_refused_head(context, error);
+                }
+            }
+        }
+        _ = hard_stop.wait_for(|stopped| *stopped) => {}
+    }
+}
