@@ -219,7 +219,13 @@ impl GatewayError {
                 | ErrorKind::RateLimitStoreUnavailable
                 | ErrorKind::AuthUnavailable
         );
-        GatewayError { kind, phase, cause, retryable, detail: None }
+        GatewayError {
+            kind,
+            phase,
+            cause,
+            retryable,
+            detail: None,
+        }
     }
 
     /// A client error in `phase`.
@@ -262,7 +268,10 @@ impl GatewayError {
             "requestId": request_id,
         });
         if let (Some(detail), Some(map)) = (&self.detail, body.as_object_mut()) {
-            map.insert("detail".to_string(), serde_json::Value::String(detail.to_string()));
+            map.insert(
+                "detail".to_string(),
+                serde_json::Value::String(detail.to_string()),
+            );
         }
         serde_json::to_vec(&body).unwrap_or_default()
     }

@@ -42,7 +42,9 @@ fn every_kind_renders_a_problem_body_with_the_request_id() {
         assert_eq!(body["requestId"], "req-42");
         assert_eq!(body["code"], kind.code());
         assert_eq!(body["title"], kind.title());
-        assert!(body["type"].as_str().is_some_and(|t| t.ends_with(kind.code())));
+        assert!(body["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(kind.code())));
         assert!(body.get("detail").is_none());
     }
 }
