@@ -26,6 +26,12 @@ pub struct Config {
     pub rate_limits: BTreeMap<String, RateLimit>,
     #[serde(default)]
     pub quotas: BTreeMap<String, Quota>,
+    /// The shared store for `store: redis` / `redisLeased` limits and for quotas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisSettings>,
+    /// Bounds on the in-process rate-limit state.
+    #[serde(default, skip_serializing_if = "LocalLimits::is_default")]
+    pub local_limits: LocalLimits,
     #[serde(default)]
     pub authentication: Authentication,
     #[serde(default)]
@@ -45,6 +51,9 @@ pub struct Config {
     pub admin: Admin,
     #[serde(default)]
     pub access_log: AccessLog,
+    /// Path prefixes (segment-aware) whose requests need the `admin` scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_path_prefixes: Vec<String>,
 }
 
 impl Default for Config {
@@ -55,6 +64,8 @@ impl Default for Config {
             services: BTreeMap::new(),
             rate_limits: BTreeMap::new(),
             quotas: BTreeMap::new(),
+            redis: None,
+            local_limits: LocalLimits::default(),
             authentication: Authentication::default(),
             tenants: BTreeMap::new(),
             defaults: Defaults::default(),
@@ -63,6 +74,7 @@ impl Default for Config {
             listeners: default_listeners(),
             admin: Admin::default(),
             access_log: AccessLog::default(),
+            admin_path_prefixes: Vec::new(),
         }
     }
 }
@@ -463,6 +475,70 @@ pub enum QuotaWindow {
     Month,
 }
 
+/// `redis:` — where the shared rate-limit and quota state lives. Exactly one of `url` and
+/// `clusterNodes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedisSettings {
+    /// A standalone server: `redis://host:port[/db]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Seed nodes of a Redis Cluster (`host:port`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_nodes: Vec<String>,
+    /// Deadline of every Redis call.
+    #[serde(default = "default_redis_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Consecutive failures that open the circuit breaker.
+    #[serde(default = "default_redis_failure_threshold")]
+    pub failure_threshold: u32,
+    /// How long an open breaker makes no call before one probe.
+    #[serde(default = "default_redis_cooldown_ms")]
+    pub cooldown_ms: u64,
+}
+
+pub const MAX_REDIS_TIMEOUT_MS: u64 = 1_000;
+
+fn default_redis_timeout_ms() -> u64 {
+    10
+}
+
+fn default_redis_failure_threshold() -> u32 {
+    3
+}
+
+fn default_redis_cooldown_ms() -> u64 {
+    1_000
+}
+
+/// `localLimits:` — bounds on the in-process buckets and quota counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocalLimits {
+    /// Most buckets (and, separately, quota counters) one instance holds; beyond it, idle and
+    /// then nearly-full buckets are dropped.
+    #[serde(default = "default_max_buckets")]
+    pub max_buckets: u64,
+}
+
+fn default_max_buckets() -> u64 {
+    1_000_000
+}
+
+impl Default for LocalLimits {
+    fn default() -> Self {
+        LocalLimits {
+            max_buckets: default_max_buckets(),
+        }
+    }
+}
+
+impl LocalLimits {
+    pub fn is_default(&self) -> bool {
+        *self == LocalLimits::default()
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Authentication (behaviour: authentication issue; shape parsed and validated here)
 // ---------------------------------------------------------------------------------------
@@ -474,13 +550,41 @@ pub struct Authentication {
     pub jwt: Option<JwtAuthentication>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_keys: Option<ApiKeyAuthentication>,
+    /// RFC 9421 signed partner requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<SignatureAuthentication>,
+    /// Principals from TLS client certificates (the listener sets `tls.clientAuth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls: Option<MtlsAuthentication>,
+    /// OAuth2 token introspection (RFC 7662) for opaque tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection: Option<IntrospectionAuthentication>,
+    /// Headers the gateway sets upstream after authentication (client-sent copies are stripped).
+    #[serde(default)]
+    pub identity_headers: IdentityHeaders,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JwtAuthentication {
     #[serde(default)]
     pub issuers: Vec<JwtIssuer>,
+    /// Verified tokens remembered per worker thread; 0 disables the cache.
+    #[serde(default = "default_token_cache_size")]
+    pub token_cache_size: u32,
+    /// A cached token is re-verified after this long even if its `exp` is later.
+    #[serde(default = "default_token_cache_ttl_seconds")]
+    pub token_cache_ttl_seconds: u64,
+}
+
+impl Default for JwtAuthentication {
+    fn default() -> Self {
+        JwtAuthentication {
+            issuers: Vec::new(),
+            token_cache_size: default_token_cache_size(),
+            token_cache_ttl_seconds: default_token_cache_ttl_seconds(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -502,6 +606,18 @@ pub struct JwtIssuer {
     pub tenant_claim: String,
     #[serde(default = "default_scopes_claim")]
     pub scopes_claim: String,
+    /// Lower bound on the JWKS refresh interval (a shorter `Cache-Control: max-age` is raised).
+    #[serde(default = "default_jwks_refresh_min_seconds")]
+    pub jwks_refresh_min_seconds: u64,
+    /// Upper bound on the JWKS refresh interval (and the interval without `max-age`).
+    #[serde(default = "default_jwks_refresh_max_seconds")]
+    pub jwks_refresh_max_seconds: u64,
+    /// After an unknown `kid` triggered a refresh, further unknown kids fail fast for this long.
+    #[serde(default = "default_unknown_kid_cooldown_seconds")]
+    pub unknown_kid_cooldown_seconds: u64,
+    /// While the JWKS endpoint is down, the last keys stay in use for at most this long.
+    #[serde(default = "default_jwks_max_stale_seconds")]
+    pub max_stale_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -539,6 +655,123 @@ pub struct ApiKey {
     /// RFC 3339 expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignatureAuthentication {
+    /// How far `created` may be from the gateway's clock, either way.
+    #[serde(default = "default_signature_max_skew_seconds")]
+    pub max_skew_seconds: u64,
+    /// Most nonces remembered at once; when full of live nonces, new ones are refused.
+    #[serde(default = "default_nonce_cache_size")]
+    pub nonce_cache_size: u32,
+    #[serde(default)]
+    pub keys: Vec<SignatureKeyConfig>,
+}
+
+impl Default for SignatureAuthentication {
+    fn default() -> Self {
+        SignatureAuthentication {
+            max_skew_seconds: default_signature_max_skew_seconds(),
+            nonce_cache_size: default_nonce_cache_size(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignatureAlgorithmName {
+    #[serde(rename = "hmac-sha256")]
+    HmacSha256,
+    #[serde(rename = "ed25519")]
+    Ed25519,
+}
+
+/// One partner key (RFC 9421 `keyid`) and the principal it maps to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignatureKeyConfig {
+    pub key_id: String,
+    pub algorithm: SignatureAlgorithmName,
+    /// hmac-sha256: where the shared secret is, `env:NAME` or `file:PATH` (never inline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// ed25519: the raw 32-byte public key in base64, or `file:PATH` holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// The partner's principal.
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MtlsAuthentication {
+    /// Certificate identities (SAN URI such as a SPIFFE id, else DNS SAN, else subject CN) that
+    /// map to principals; a certificate with no mapped identity is refused.
+    #[serde(default)]
+    pub identities: Vec<MtlsIdentity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MtlsIdentity {
+    /// `spiffe://…` or another SAN URI, a DNS name, or a subject CN; matched exactly.
+    pub identity: String,
+    /// Principal subject; the identity itself when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntrospectionAuthentication {
+    /// RFC 7662 endpoint, `http://` or `https://`.
+    pub endpoint: String,
+    pub client_id: String,
+    /// Where the client secret is, `env:NAME` or `file:PATH` (never inline).
+    pub client_secret: String,
+    #[serde(default = "default_introspection_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Active tokens are cached until the earlier of `exp` and this.
+    #[serde(default = "default_introspection_cache_ttl_seconds")]
+    pub cache_ttl_seconds: u64,
+    /// Inactive tokens are remembered this long, so a bad token cannot hammer the endpoint.
+    #[serde(default = "default_introspection_inactive_ttl_seconds")]
+    pub inactive_cache_ttl_seconds: u64,
+    #[serde(default = "default_tenant_claim")]
+    pub tenant_claim: String,
+    #[serde(default = "default_scopes_claim")]
+    pub scopes_claim: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentityHeaders {
+    #[serde(default = "default_subject_header")]
+    pub subject: String,
+    #[serde(default = "default_tenant_header")]
+    pub tenant: String,
+    #[serde(default = "default_scopes_header")]
+    pub scopes: String,
+}
+
+impl Default for IdentityHeaders {
+    fn default() -> Self {
+        IdentityHeaders {
+            subject: default_subject_header(),
+            tenant: default_tenant_header(),
+            scopes: default_scopes_header(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -701,6 +934,48 @@ pub fn default_scopes_claim() -> String {
 pub fn default_api_key_header() -> String {
     "x-api-key".to_string()
 }
+pub fn default_token_cache_size() -> u32 {
+    10_000
+}
+pub fn default_token_cache_ttl_seconds() -> u64 {
+    300
+}
+pub fn default_jwks_refresh_min_seconds() -> u64 {
+    60
+}
+pub fn default_jwks_refresh_max_seconds() -> u64 {
+    3_600
+}
+pub fn default_unknown_kid_cooldown_seconds() -> u64 {
+    30
+}
+pub fn default_jwks_max_stale_seconds() -> u64 {
+    86_400
+}
+pub fn default_signature_max_skew_seconds() -> u64 {
+    300
+}
+pub fn default_nonce_cache_size() -> u32 {
+    100_000
+}
+pub fn default_introspection_timeout_ms() -> u64 {
+    2_000
+}
+pub fn default_introspection_cache_ttl_seconds() -> u64 {
+    300
+}
+pub fn default_introspection_inactive_ttl_seconds() -> u64 {
+    10
+}
+pub fn default_subject_header() -> String {
+    "x-portcullis-subject".to_string()
+}
+pub fn default_tenant_header() -> String {
+    "x-portcullis-tenant".to_string()
+}
+pub fn default_scopes_header() -> String {
+    "x-portcullis-scopes".to_string()
+}
 pub fn default_active_status() -> String {
     "ACTIVE".to_string()
 }
@@ -746,5 +1021,13 @@ mod tests {
         assert_eq!(service, Service::default());
         let keys: ApiKeyAuthentication = serde_json::from_str("{}").expect("empty api keys");
         assert_eq!(keys, ApiKeyAuthentication::default());
+        let jwt: JwtAuthentication = serde_json::from_str("{}").expect("empty jwt");
+        assert_eq!(jwt, JwtAuthentication::default());
+        let signatures: SignatureAuthentication =
+            serde_json::from_str("{}").expect("empty signatures");
+        assert_eq!(signatures, SignatureAuthentication::default());
+        let authentication: Authentication =
+            serde_json::from_str("{}").expect("empty authentication");
+        assert_eq!(authentication, Authentication::default());
     }
 }

@@ -1,6 +1,7 @@
 //! Semantic validation of a parsed [`Config`]: every rule reports the field path, the value
 //! and the fix, and all problems are collected before returning.
 
+mod authentication;
 mod overlap;
 mod routes;
 mod services;
@@ -57,6 +58,7 @@ pub fn validate(config: &Config) -> Result<Vec<ConfigError>, ConfigErrors> {
     routes::validate_routes(config, &mut issues);
     overlap::validate_overlaps(config, &mut issues);
     settings::validate_settings(config, &mut issues);
+    authentication::validate_authentication_extras(config, &mut issues);
     if issues.errors.is_empty() {
         Ok(issues.warnings)
     } else {

@@ -359,7 +359,9 @@ fn validate_policies(config: &Config, route: &Route, path: &str, issues: &mut Is
         let configured = match method {
             AuthMethod::Jwt => config.authentication.jwt.is_some(),
             AuthMethod::ApiKey => config.authentication.api_keys.is_some(),
-            _ => true,
+            AuthMethod::Signature => config.authentication.signatures.is_some(),
+            AuthMethod::Mtls => config.authentication.mtls.is_some(),
+            AuthMethod::Introspection => config.authentication.introspection.is_some(),
         };
         if !configured {
             issues.error(

@@ -1,6 +1,8 @@
 //! Services, rate limits and quotas.
 
-use crate::model::{Config, Service, DEFAULT_VERSION_NAME};
+use crate::model::{
+    Config, RateLimitStore, RedisSettings, Service, DEFAULT_VERSION_NAME, MAX_REDIS_TIMEOUT_MS,
+};
 use crate::validate::syntax::parse_endpoint;
 use crate::validate::Issues;
 
@@ -100,6 +102,7 @@ fn check_endpoints(path: &str, endpoints: &[String], issues: &mut Issues) {
 }
 
 pub(crate) fn validate_limits(config: &Config, issues: &mut Issues) {
+    validate_redis(config, issues);
     for (name, limit) in &config.rate_limits {
         let path = format!("rateLimits.{name}");
         issues.require_kebab(&path, "rate limit", name);
@@ -114,6 +117,15 @@ pub(crate) fn validate_limits(config: &Config, issues: &mut Issues) {
                 );
             }
         }
+        if limit.store != RateLimitStore::Local && config.redis.is_none() {
+            issues.error(
+                format!("{path}.store"),
+                format!(
+                    "store {} needs the top-level `redis` section: add `redis: {{url: \"redis://127.0.0.1:6379\"}}`, or use store: local",
+                    crate::validate::serde_name(&limit.store)
+                ),
+            );
+        }
     }
     for (name, quota) in &config.quotas {
         let path = format!("quotas.{name}");
@@ -122,6 +134,71 @@ pub(crate) fn validate_limits(config: &Config, issues: &mut Issues) {
             issues.error(
                 format!("{path}.limit"),
                 "limit 0 admits no request: use a positive limit",
+            );
+        }
+    }
+}
+
+fn validate_redis(config: &Config, issues: &mut Issues) {
+    if config.local_limits.max_buckets == 0 {
+        issues.error(
+            "localLimits.maxBuckets",
+            "maxBuckets 0 leaves no room for any bucket: use a positive bound such as 1000000",
+        );
+    }
+    let Some(redis) = &config.redis else { return };
+    check_redis_target(redis, issues);
+    if redis.timeout_ms == 0 || redis.timeout_ms > MAX_REDIS_TIMEOUT_MS {
+        issues.error(
+            "redis.timeoutMs",
+            format!(
+                "timeoutMs {} must be 1–{MAX_REDIS_TIMEOUT_MS}: every request may wait this long for Redis; the default is 10",
+                redis.timeout_ms
+            ),
+        );
+    }
+    if redis.failure_threshold == 0 {
+        issues.error(
+            "redis.failureThreshold",
+            "failureThreshold 0 would open the breaker without any failure: use 1 or more (default 3)",
+        );
+    }
+    if redis.cooldown_ms == 0 {
+        issues.error(
+            "redis.cooldownMs",
+            "cooldownMs 0 probes Redis on every request while it is down: use a positive value such as 1000",
+        );
+    }
+}
+
+fn check_redis_target(redis: &RedisSettings, issues: &mut Issues) {
+    match (&redis.url, redis.cluster_nodes.is_empty()) {
+        (None, true) => issues.error(
+            "redis",
+            "redis has neither `url` nor `clusterNodes`: set one, such as `url: \"redis://127.0.0.1:6379\"`",
+        ),
+        (Some(_), false) => issues.error(
+            "redis",
+            "redis sets both `url` and `clusterNodes`: keep `url` for one server or `clusterNodes` for a Cluster",
+        ),
+        _ => {}
+    }
+    if let Some(url) = &redis.url {
+        let valid = url
+            .strip_prefix("redis://")
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+        if !valid {
+            issues.error(
+                "redis.url",
+                format!("url `{url}` is not a redis:// URL with a host: write one such as redis://127.0.0.1:6379 (rediss:// is not supported)"),
+            );
+        }
+    }
+    for (index, node) in redis.cluster_nodes.iter().enumerate() {
+        if !matches!(parse_endpoint(node), Ok(Some(_))) {
+            issues.error(
+                format!("redis.clusterNodes[{index}]"),
+                format!("cluster node `{node}` is not host:port: write one such as 10.0.0.7:6379"),
             );
         }
     }
