@@ -81,6 +81,7 @@ async fn answers_health_readiness_version_and_metrics() {
     let loaded_at = time::macros::datetime!(2025-06-01 10:20:30.456 UTC);
     gateway.install(LoadedSnapshot {
         snapshot,
+        config: std::sync::Arc::new(validated.config.clone()),
         config_version: 7,
         checksum: validated.checksum.clone(),
         loaded_at,

@@ -171,6 +171,7 @@ impl Installer {
         let metrics = self.gateway.metrics().clone();
         self.gateway.install(LoadedSnapshot {
             snapshot: prepared.snapshot,
+            config: Arc::new(prepared.config),
             config_version,
             checksum: checksum.clone(),
             loaded_at: time::OffsetDateTime::now_utc(),

@@ -26,12 +26,17 @@ pub use body::ResponseBody;
 pub use gateway::Gateway;
 pub use server::Server;
 
+use std::sync::Arc;
+
 use portcullis_router::Snapshot;
 
 /// A compiled configuration with its identity, as installed on the data plane.
 #[derive(Debug)]
 pub struct LoadedSnapshot {
     pub snapshot: Snapshot,
+    /// The validated configuration the snapshot was compiled from: policies that keep
+    /// state across swaps (authentication, rate limits, tenants) are built from it at install.
+    pub config: Arc<portcullis_config::Config>,
     /// Standalone: the file's `version` when set, else the count of successful loads.
     pub config_version: u64,
     /// `sha256:…` over the canonical JSON of the configuration.

@@ -82,6 +82,7 @@ pub fn snapshot(yaml: &str) -> LoadedSnapshot {
         snapshot,
         config_version: validated.config.version.unwrap_or(1),
         checksum: validated.checksum,
+        config: std::sync::Arc::new(validated.config),
         loaded_at: time::OffsetDateTime::now_utc(),
     }
 }
