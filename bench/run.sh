@@ -10,7 +10,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_BENCH:-$root/../shared/bench}
 rounds=${1:-5}
 work=${BENCH_DIR:-/tmp/portcullis-bench}
-mkdir -p "$work"
+# Configs live apart from the access log: the config watcher watches its file's directory,
+# and every log write there would wake it.
+conf=$work/conf
+mkdir -p "$work" "$conf"
 
 for tool in nginx haproxy wrk; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx haproxy wrk; break; }
@@ -29,7 +32,7 @@ trap cleanup EXIT
 "$shared/peers.sh" start
 
 # The plain route: metrics on (always) and the access log on, to a file.
-cat > "$work/plain.yaml" <<CONF
+cat > "$conf/plain.yaml" <<CONF
 listeners:
   - name: bench
     address: 127.0.0.1:8080
@@ -48,7 +51,7 @@ services:
     endpoints: ["127.0.0.1:9001"]
 CONF
 rm -f "$work/access.log"
-PORTCULLIS_WORKER_THREADS=1 "$bin" serve --config "$work/plain.yaml" 2>"$work/gateway.err" &
+PORTCULLIS_WORKER_THREADS=1 "$bin" serve --config "$conf/plain.yaml" 2>"$work/gateway.err" &
 gw_pid=$!
 for _ in $(seq 1 50); do curl -fsS -o /dev/null http://127.0.0.1:8080/ 2>/dev/null && break; sleep 0.1; done
 curl -fsS -o /dev/null http://127.0.0.1:8080/ || { cat "$work/gateway.err"; exit 1; }
@@ -78,7 +81,7 @@ echo "access log lines written: $(wc -l < "$work/access.log")"
 kill "$gw_pid"; wait "$gw_pid" 2>/dev/null || true; gw_pid=
 
 # Idle RSS with 10,000 routes loaded.
-python3 - "$work/routes10k.yaml" <<'PY'
+python3 - "$conf/routes10k.yaml" <<'PY'
 import sys
 out = ["listeners:", "  - name: bench", "    address: 127.0.0.1:8090",
        "admin:", "  address: 127.0.0.1:9903", "accessLog:", "  enabled: false", "routes:"]
@@ -91,7 +94,7 @@ out += ["services:", "  origin:", "    visibility: public", "    endpoints: [\"1
 open(sys.argv[1], "w").write("\n".join(out) + "\n")
 PY
 start=$(date +%s.%N)
-PORTCULLIS_WORKER_THREADS=1 "$bin" serve --config "$work/routes10k.yaml" 2>"$work/gateway10k.err" &
+PORTCULLIS_WORKER_THREADS=1 "$bin" serve --config "$conf/routes10k.yaml" 2>"$work/gateway10k.err" &
 rss_pid=$!
 for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:9903/readyz 2>/dev/null && break; sleep 0.1; done
 ready=$(date +%s.%N)
