@@ -419,6 +419,22 @@ pub struct RateLimit {
     pub store: RateLimitStore,
     #[serde(default)]
     pub failure_mode: FailureMode,
+    /// The per-instance emergency bucket `failureMode: localFallback` uses while the shared
+    /// store is unavailable; absent: the limit's own capacity and refill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_fallback: Option<EmergencyLimit>,
+    /// Tokens an instance leases from Redis per call (`store: redisLeased`); absent: a tenth
+    /// of the capacity, at least 1. The overshoot bound is this × instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_size: Option<u32>,
+}
+
+/// `rateLimits.<name>.localFallback`: the per-instance bucket used while Redis is down.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmergencyLimit {
+    pub capacity: f64,
+    pub refill_per_second: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -495,6 +511,10 @@ pub struct RedisSettings {
     /// How long an open breaker makes no call before one probe.
     #[serde(default = "default_redis_cooldown_ms")]
     pub cooldown_ms: u64,
+    /// Prefix of every key this gateway writes (`<prefix>:rl:{…}`); absent: `portcullis`.
+    /// Gateways that share buckets must use the same prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
 }
 
 pub const MAX_REDIS_TIMEOUT_MS: u64 = 1_000;

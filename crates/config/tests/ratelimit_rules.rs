@@ -148,3 +148,108 @@ fn absent_sections_do_not_change_the_checksum() {
     bounded.local_limits.max_buckets = 10;
     assert_ne!(checksum(&config), checksum(&bounded));
 }
+
+/// `per-ip` with extra lines under it (indented as its fields).
+fn per_ip_with(lines: &str, extra: &str) -> String {
+    let services = SERVICES.replace(
+        "    key: [clientIp]\n",
+        &format!("    key: [clientIp]\n{lines}"),
+    );
+    format!("{services}routes: []\n{extra}")
+}
+
+const REDIS: &str = "redis: {url: \"redis://127.0.0.1:6379\"}\n";
+
+#[test]
+fn local_fallback_and_lease_size_load() {
+    let loaded = load(&per_ip_with(
+        "    store: redisLeased\n    leaseSize: 4\n    localFallback: {capacity: 3, refillPerSecond: 0.5}\n",
+        REDIS,
+    ))
+    .expect("valid");
+    let limit = &loaded.config.rate_limits["per-ip"];
+    assert_eq!(limit.lease_size, Some(4));
+    let fallback = limit.local_fallback.expect("localFallback");
+    assert_eq!(fallback.capacity, 3.0);
+    assert_eq!(fallback.refill_per_second, 0.5);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    // Absent fields stay absent, so existing configurations keep their checksum.
+    let plain = load(&with_store("redis", REDIS)).expect("valid");
+    assert_eq!(plain.config.rate_limits["per-ip"].lease_size, None);
+    assert_eq!(plain.config.rate_limits["per-ip"].local_fallback, None);
+}
+
+#[test]
+fn bad_local_fallback_and_lease_size_are_errors() {
+    expect_error(
+        &per_ip_with(
+            "    store: redis\n    localFallback: {capacity: 0, refillPerSecond: 1}\n",
+            REDIS,
+        ),
+        "rateLimits.per-ip.localFallback.capacity",
+        &["capacity 0", "above 0"],
+    );
+    expect_error(
+        &per_ip_with(
+            "    store: redis\n    localFallback: {capacity: 2, refillPerSecond: -1}\n",
+            REDIS,
+        ),
+        "rateLimits.per-ip.localFallback.refillPerSecond",
+        &["refillPerSecond -1"],
+    );
+    expect_error(
+        &per_ip_with("    store: redisLeased\n    leaseSize: 0\n", REDIS),
+        "rateLimits.per-ip.leaseSize",
+        &["leaseSize 0"],
+    );
+    expect_error(
+        &per_ip_with("    store: redisLeased\n    leaseSize: 11\n", REDIS),
+        "rateLimits.per-ip.leaseSize",
+        &["leaseSize 11", "capacity 10"],
+    );
+    expect_error(
+        &per_ip_with("    localFallback: {capacity: 1}\n", ""),
+        "rateLimits.per-ip.localFallback",
+        &["refillPerSecond"],
+    );
+}
+
+#[test]
+fn settings_that_cannot_apply_are_warnings() {
+    let loaded = load(&per_ip_with(
+        "    leaseSize: 2\n    localFallback: {capacity: 1, refillPerSecond: 1}\n",
+        "",
+    ))
+    .expect("warnings do not fail the load");
+    let paths: Vec<&str> = loaded
+        .warnings
+        .iter()
+        .map(|warning| warning.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "rateLimits.per-ip.localFallback",
+            "rateLimits.per-ip.leaseSize"
+        ]
+    );
+}
+
+#[test]
+fn key_prefix_loads_and_is_checked() {
+    let loaded = load(&with_store(
+        "redis",
+        "redis: {url: \"redis://127.0.0.1:6379\", keyPrefix: \"gw-eu.1\"}\n",
+    ))
+    .expect("valid");
+    let redis = loaded.config.redis.as_ref().expect("redis section");
+    assert_eq!(redis.key_prefix.as_deref(), Some("gw-eu.1"));
+    expect_error(
+        &with_store(
+            "redis",
+            "redis: {url: \"redis://127.0.0.1:6379\", keyPrefix: \"a{b}\"}\n",
+        ),
+        "redis.keyPrefix",
+        &["a{b}", "hash tag"],
+    );
+}

@@ -28,8 +28,32 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Start the gateway on the embedded example configuration with built-in upstreams.
     Quickstart(QuickstartArgs),
+    /// Manage API keys (`apikey new` prints a fresh key and its config entry).
+    Apikey(ApiKeyArgs),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyArgs {
+    #[command(subcommand)]
+    pub command: ApiKeyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Generate a key: printed once, with the `authentication.apiKeys.keys` entry (its hash).
+    New(NewApiKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewApiKeyArgs {
+    /// The key's id (logged instead of the key); derived from its hash when absent.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The tenant the key belongs to.
+    #[arg(long)]
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The `portcullis` binary: command line and wiring only. The gateway itself lives in the
 //! library crates (`portcullis-proxy`, `portcullis-admin`, ...).
 
+mod apikey;
 mod cli;
 mod config_source;
 mod example_upstreams;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Validate(args) => return validate::run(&args.file),
+        Command::Apikey(args) => apikey::run(&args),
         Command::Serve(args) => with_runtime(args.worker_threads, |runtime| {
             runtime.block_on(run::serve(args))
         }),

@@ -25,6 +25,13 @@ pub(crate) struct BodyProgress {
 }
 
 impl BodyProgress {
+    /// A body read whole before forwarding (signed requests): `bytes` already in.
+    pub(crate) fn buffered(bytes: u64) -> BodyProgress {
+        let progress = BodyProgress::default();
+        progress.bytes.store(bytes, Ordering::Relaxed);
+        progress
+    }
+
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }

@@ -27,18 +27,21 @@ use crate::upstream::{ProxyBody, UpstreamBody};
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
-/// Canary split: the configured header's value, else the request id (DESIGN §6). Until
-/// authentication exists, `Subject` falls back to the request id as well.
+/// Canary split: the configured header's value, or the authenticated principal's subject,
+/// else the request id (DESIGN §6).
 pub(crate) fn select_target<'a>(
     route: &'a CompiledRoute,
     headers: &http::HeaderMap,
+    principal: Option<&portcullis_policy::Principal>,
     request_id: &HeaderValue,
 ) -> &'a UpstreamTarget {
     let key = match &route.upstream.split_key {
         SplitKeySource::Header(name) => headers
             .get(name)
             .map_or(request_id.as_bytes(), HeaderValue::as_bytes),
-        SplitKeySource::Subject => request_id.as_bytes(),
+        SplitKeySource::Subject => principal.map_or(request_id.as_bytes(), |principal| {
+            principal.subject.as_bytes()
+        }),
     };
     route.upstream.choose(key)
 }
@@ -54,13 +57,56 @@ pub(crate) struct Outbound<'a> {
     pub(crate) body_limit: Option<u64>,
 }
 
+/// The client's body as it goes upstream: streamed, or already read whole (a signed
+/// request whose `Content-Digest` was checked against exactly these bytes).
+pub(crate) enum ClientBody {
+    Streaming(Incoming),
+    Buffered(Bytes),
+}
+
+impl From<Incoming> for ClientBody {
+    fn from(body: Incoming) -> ClientBody {
+        ClientBody::Streaming(body)
+    }
+}
+
 /// Build the upstream request from sanitised client parts. Returns the body's progress
 /// when there is a body to stream.
 pub(crate) fn upstream_request(
-    mut parts: Parts,
-    body: Incoming,
+    parts: Parts,
+    body: impl Into<ClientBody>,
     outbound: Outbound<'_>,
 ) -> (Request<ProxyBody>, Option<Arc<BodyProgress>>) {
+    let body = match body.into() {
+        ClientBody::Streaming(body) => body,
+        ClientBody::Buffered(bytes) => {
+            let progress = Arc::new(BodyProgress::buffered(bytes.len() as u64));
+            let (request, _) = upstream_request_parts(parts, outbound);
+            let body = http_body_util::Full::new(bytes)
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            return (request.map(|()| body), Some(progress));
+        }
+    };
+    let (request, body_limit) = upstream_request_parts(parts, outbound);
+    let (body, progress) = if body.is_end_stream() {
+        // A zero-sized body: boxing it does not allocate.
+        (
+            Empty::<Bytes>::new()
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+            None,
+        )
+    } else {
+        let progress = Arc::new(BodyProgress::default());
+        let body = RequestBody::new(body, body_limit, Arc::clone(&progress));
+        (body.boxed_unsync(), Some(progress))
+    };
+    (request.map(|()| body), progress)
+}
+
+/// The upstream request head (headers rewritten for forwarding) and the body limit.
+fn upstream_request_parts(mut parts: Parts, outbound: Outbound<'_>) -> (Request<()>, Option<u64>) {
     let headers = &mut parts.headers;
     append_forwarded_for(headers, outbound.peer);
     headers.insert(
@@ -80,25 +126,12 @@ pub(crate) fn upstream_request(
         headers.insert(HOST, outbound.host);
     }
 
-    let (body, progress) = if body.is_end_stream() {
-        // A zero-sized body: boxing it does not allocate.
-        (
-            Empty::<Bytes>::new()
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-            None,
-        )
-    } else {
-        let progress = Arc::new(BodyProgress::default());
-        let body = RequestBody::new(body, outbound.body_limit, Arc::clone(&progress));
-        (body.boxed_unsync(), Some(progress))
-    };
-    let mut request = Request::new(body);
+    let mut request = Request::new(());
     *request.method_mut() = parts.method;
     *request.uri_mut() = outbound.uri;
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = parts.headers;
-    (request, progress)
+    (request, outbound.body_limit)
 }
 
 /// Forward under the route timeout (504 when it elapses). An error caused by the client's

@@ -16,6 +16,10 @@ use crate::LoadedSnapshot;
 pub(crate) struct Installed {
     pub(crate) loaded: Arc<LoadedSnapshot>,
     route_metrics: Vec<RouteMetrics>,
+    /// Each route's rate limits and quotas, and the limiter (kept across swaps).
+    pub(crate) rate_limits: crate::ratelimit::InstalledLimits,
+    /// Each route's authentication methods and authorization rules.
+    pub(crate) auth: crate::auth::SnapshotAuth,
 }
 
 impl Installed {
@@ -34,18 +38,24 @@ pub struct Gateway {
     pub(crate) upstreams: Upstreams,
     /// Handle for 404/405 and requests rejected before routing.
     pub(crate) unmatched: RouteMetrics,
+    rate_limits: Arc<crate::ratelimit::RateLimitState>,
+    /// JWKS key sets, introspection and nonce caches: kept across swaps.
+    auth: crate::auth::AuthRuntime,
 }
 
 impl Gateway {
     pub fn new(metrics: Arc<Metrics>, access_log: AccessLog) -> Arc<Gateway> {
         let upstreams = Upstreams::new(Arc::clone(&metrics));
         let unmatched = metrics.unmatched();
+        let rate_limits = crate::ratelimit::RateLimitState::new(Arc::clone(&metrics));
         Arc::new(Gateway {
             installed: ArcSwapOption::empty(),
             metrics,
             access_log,
             upstreams,
             unmatched,
+            rate_limits,
+            auth: crate::auth::AuthRuntime::default(),
         })
     }
 
@@ -62,9 +72,19 @@ impl Gateway {
             .collect();
         self.metrics
             .set_config_info(snapshot.config_version, &snapshot.checksum);
+        let rate_limits = self
+            .rate_limits
+            .install(&snapshot.config, &snapshot.snapshot);
+        let auth = crate::auth::SnapshotAuth::build(
+            &self.auth,
+            Arc::clone(&snapshot.config),
+            snapshot.snapshot.routes(),
+        );
         let installed = Installed {
             loaded: Arc::new(snapshot),
             route_metrics,
+            rate_limits,
+            auth,
         };
         self.installed.store(Some(Arc::new(installed)));
     }

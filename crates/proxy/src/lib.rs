@@ -8,6 +8,7 @@
 //! `pipeline`, which runs the phases of DESIGN §5 using `ingress`, `route`, `shape`,
 //! `forward` and `respond`; `upstream` owns the pools and the forwarding call.
 
+mod auth;
 mod body;
 pub mod cidr;
 mod forward;
@@ -15,6 +16,7 @@ mod gateway;
 mod headers;
 mod ingress;
 mod pipeline;
+mod ratelimit;
 mod respond;
 mod route;
 mod server;

@@ -13,7 +13,7 @@ use http_body::Body as _;
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use portcullis_error::{ErrorKind, GatewayError, Phase};
-use portcullis_router::{CompiledRoute, Lookup};
+use portcullis_router::Lookup;
 use portcullis_telemetry::request_id::request_id_from;
 use portcullis_telemetry::trace::TraceContext;
 
@@ -24,17 +24,33 @@ use crate::headers::{is_upgrade_request, strip_hop_by_hop, strip_internal};
 use crate::respond::{error_response, Completion, X_REQUEST_ID};
 use crate::server::ConnectionContext;
 use crate::upstream::UpstreamBody;
-use crate::{ingress, route, shape};
+use crate::{ingress, ratelimit, route, shape};
 
 /// A failed phase, with the `Allow` value when the failure is a 405.
 struct Rejection {
     error: GatewayError,
     allow: Option<HeaderValue>,
+    /// `Retry-After` and the `RateLimit` fields of a rate-limit refusal.
+    rate_limit_headers: Option<ratelimit::RateLimitHeaders>,
 }
 
 impl From<GatewayError> for Rejection {
     fn from(error: GatewayError) -> Rejection {
-        Rejection { error, allow: None }
+        Rejection {
+            error,
+            allow: None,
+            rate_limit_headers: None,
+        }
+    }
+}
+
+impl From<ratelimit::Refused> for Rejection {
+    fn from(refused: ratelimit::Refused) -> Rejection {
+        Rejection {
+            error: refused.error,
+            allow: None,
+            rate_limit_headers: Some(refused.headers),
+        }
     }
 }
 
@@ -88,14 +104,17 @@ pub(crate) async fn handle(
         request_id: &request_id,
         trace: &trace,
         upgrade,
+        client_ip,
     };
     match request.proxy(parts, body, &mut completion).await {
         Ok(response) => Ok(upstream_response(response, &request_id, completion)),
-        Err(rejection) => Ok(error_response(
-            &rejection.error,
-            rejection.allow,
-            completion,
-        )),
+        Err(rejection) => {
+            let mut response = error_response(&rejection.error, rejection.allow, completion);
+            if let Some(headers) = rejection.rate_limit_headers {
+                headers.apply(response.headers_mut());
+            }
+            Ok(response)
+        }
     }
 }
 
@@ -123,6 +142,7 @@ struct Inbound<'a> {
     request_id: &'a HeaderValue,
     trace: &'a TraceContext,
     upgrade: bool,
+    client_ip: std::net::IpAddr,
 }
 
 impl Inbound<'_> {
@@ -145,6 +165,7 @@ impl Inbound<'_> {
                 return Err(Rejection {
                     error: GatewayError::client(ErrorKind::MethodNotAllowed, Phase::Route),
                     allow: Some(allow.clone()),
+                    rate_limit_headers: None,
                 })
             }
             Lookup::NotFound => {
@@ -159,12 +180,36 @@ impl Inbound<'_> {
         shape::restrict_headers(&route.request_policy, &mut parts.headers);
 
         // Authenticate, authorize, rate limit.
-        authenticate(route, &parts)?;
-        authorize(route, &parts)?;
-        rate_limit(route, &parts)?;
+        let (principal, body) = crate::auth::authenticate_and_authorize(
+            self.installed,
+            route,
+            &mut parts,
+            upstream_uri.path(),
+            body,
+            self.connection,
+            completion,
+        )
+        .await?;
+        let facts = ratelimit::FactsInput {
+            client_ip: self.client_ip,
+            principal: principal.as_deref(),
+        };
+        let installed = self.installed;
+        let config = &installed.loaded.config;
+        let admitted_headers =
+            match ratelimit::check(&installed.rate_limits, route.id, &route.name, config, facts)
+                .await
+            {
+                Ok(headers) => headers,
+                Err(refused) => {
+                    completion.rate_limited = refused.error.kind == ErrorKind::RateLimited;
+                    return Err(refused.into());
+                }
+            };
 
         // Upstream select.
-        let target = forward::select_target(route, &parts.headers, self.request_id);
+        let target =
+            forward::select_target(route, &parts.headers, principal.as_deref(), self.request_id);
         completion.upstream = Some(Arc::clone(&route.upstream.service));
         completion.upstream_version = Some(Arc::clone(&target.version));
 
@@ -188,33 +233,12 @@ impl Inbound<'_> {
         let gateway = &listener.gateway;
         let mut response =
             forward::send(gateway, route, target, request, progress.as_deref()).await?;
+        if let Some(headers) = admitted_headers {
+            headers.apply(response.headers_mut());
+        }
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             forward::splice_upgrade(client_upgrade, &mut response, &listener.drain)?;
         }
         Ok(response)
     }
-}
-
-// Seams for the phases later issues fill in. Each runs where DESIGN §5 puts it and, for
-// now, lets every request through.
-
-/// Authentication (per-route `auth` and its methods): 401 with `WWW-Authenticate`. Not
-/// implemented yet: every request passes.
-fn authenticate(route: &CompiledRoute, parts: &Parts) -> Result<(), GatewayError> {
-    let _ = (route, parts);
-    Ok(())
-}
-
-/// Authorization (scopes, tenant status, API-key product, admin scope): 403. Not
-/// implemented yet: every request passes.
-fn authorize(route: &CompiledRoute, parts: &Parts) -> Result<(), GatewayError> {
-    let _ = (route, parts);
-    Ok(())
-}
-
-/// Rate limits and quotas: 429 with `Retry-After`. Not implemented yet: every request
-/// passes.
-fn rate_limit(route: &CompiledRoute, parts: &Parts) -> Result<(), GatewayError> {
-    let _ = (route, parts);
-    Ok(())
 }

@@ -46,6 +46,12 @@ pub(crate) struct Completion {
     pub(crate) body_progress: Option<Arc<BodyProgress>>,
     bytes_out: u64,
     pub(crate) error: Option<&'static str>,
+    /// A rate limit or quota refused the request.
+    pub(crate) rate_limited: bool,
+    /// Who the request authenticated as (access log: tenant and subject or key id).
+    pub(crate) principal: Option<Arc<portcullis_policy::Principal>>,
+    /// `WWW-Authenticate` for a 401 or 403.
+    pub(crate) challenge: Option<HeaderValue>,
 }
 
 impl Completion {
@@ -78,6 +84,9 @@ impl Completion {
             body_progress: None,
             bytes_out: 0,
             error: None,
+            rate_limited: false,
+            principal: None,
+            challenge: None,
         }
     }
 
@@ -97,15 +106,24 @@ impl Completion {
             request_id: self.request_id.to_str().unwrap_or_default().to_string(),
             trace_id: hex_lower(&self.trace_id),
             route: self.route_name.take(),
-            tenant_id: None,
-            principal: None,
+            tenant_id: self
+                .principal
+                .as_ref()
+                .and_then(|principal| principal.tenant_id.clone()),
+            // The credential's id (API key id, signature keyid) or the subject; never a secret.
+            principal: self.principal.as_ref().map(|principal| {
+                match (&principal.method, &principal.key_id) {
+                    (portcullis_policy::AuthMethod::ApiKey, Some(key_id)) => key_id.clone(),
+                    _ => principal.subject.clone(),
+                }
+            }),
             method: self.method.as_str().to_string(),
             path: self.uri.path().to_string(),
             status: self.status,
             upstream: self.upstream.take(),
             upstream_version: self.upstream_version.take(),
             latency_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-            rate_limited: false,
+            rate_limited: self.rate_limited,
             config_version: self.config_version,
             client_addr: self.client_addr,
             bytes_in: self
@@ -215,6 +233,7 @@ pub(crate) fn error_response(
     let body = error.problem_json(request_id.to_str().unwrap_or_default());
     completion.status = status.as_u16();
     completion.error = Some(error.kind.code());
+    let challenge = completion.challenge.take();
     let mut response = Response::new(ResponseBody::full(Bytes::from(body), completion));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -222,6 +241,9 @@ pub(crate) fn error_response(
     headers.insert(X_REQUEST_ID.clone(), request_id);
     if let Some(allow) = allow {
         headers.insert(ALLOW, allow);
+    }
+    if let Some(challenge) = challenge {
+        headers.insert(http::header::WWW_AUTHENTICATE, challenge);
     }
     response
 }

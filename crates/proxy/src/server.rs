@@ -81,6 +81,8 @@ impl Drop for TunnelGuard {
 pub(crate) struct ConnectionContext {
     pub(crate) listener: Arc<ListenerContext>,
     pub(crate) peer: SocketAddr,
+    /// The verified TLS client certificate's identities, set once after the handshake.
+    pub(crate) client_identity: std::sync::OnceLock<portcullis_policy::mtls::ClientIdentity>,
 }
 
 struct BoundListener {
@@ -277,6 +279,7 @@ async fn accept_loop(listener: BoundListener, graceful: &GracefulShutdown) {
             context: Arc::new(ConnectionContext {
                 listener: Arc::clone(&listener.context),
                 peer,
+                client_identity: std::sync::OnceLock::new(),
             }),
             builder: Arc::clone(&listener.builder),
             tls: listener.tls.clone(),
@@ -324,6 +327,9 @@ impl ConnectionTask {
                         return;
                     }
                 };
+                if let Some(identity) = crate::auth::mtls::peer_identity(stream.get_ref().1) {
+                    let _ = self.context.client_identity.set(identity);
+                }
                 let connection = self
                     .builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service);

@@ -61,7 +61,10 @@ async fn a_sync_updates_endpoints_in_place_and_drops_unused_keys() {
     let new = MockUpstream::echo().await;
     let fixture = Fixture::new(&[old.endpoint()], &[]);
     fixture.get("/").await.expect("forwarded");
-    assert_eq!(fixture.upstreams.pool_keys(), vec!["svc/default".into()]);
+    assert_eq!(
+        fixture.upstreams.pool_keys(),
+        vec![std::sync::Arc::<str>::from("svc/default")]
+    );
 
     let moved = compile(&config_yaml(&[new.endpoint()], &[]));
     fixture.upstreams.sync(&moved);
@@ -85,7 +88,10 @@ async fn a_sync_updates_endpoints_in_place_and_drops_unused_keys() {
 
     let renamed = compile(&config_yaml(&[new.endpoint()], &[]).replace("svc", "other"));
     fixture.upstreams.sync(&renamed);
-    assert_eq!(fixture.upstreams.pool_keys(), vec!["other/default".into()]);
+    assert_eq!(
+        fixture.upstreams.pool_keys(),
+        vec![std::sync::Arc::<str>::from("other/default")]
+    );
     assert!(fixture.upstreams.endpoint_loads("svc/default").is_none());
 }
 

@@ -70,6 +70,10 @@ impl RedisSettings {
             failure_threshold: redis.failure_threshold,
             cooldown: Duration::from_millis(redis.cooldown_ms),
             max_local_keys: usize::try_from(local.max_buckets).unwrap_or(usize::MAX),
+            key_prefix: redis
+                .key_prefix
+                .clone()
+                .unwrap_or_else(|| String::from("portcullis")),
             ..RedisSettings::new(target)
         }
     }
@@ -104,6 +108,7 @@ mod tests {
             timeout_ms: 25,
             failure_threshold: 5,
             cooldown_ms: 2_000,
+            key_prefix: Some("run-7".into()),
         };
         let local = portcullis_config::model::LocalLimits { max_buckets: 77 };
         let settings = RedisSettings::from_config(&redis, &local);
@@ -115,6 +120,7 @@ mod tests {
         assert_eq!(settings.failure_threshold, 5);
         assert_eq!(settings.cooldown, Duration::from_secs(2));
         assert_eq!(settings.max_local_keys, 77);
+        assert_eq!(settings.key_prefix, "run-7");
     }
 
     #[test]

@@ -26,21 +26,29 @@ pub struct LimitSpec {
 }
 
 impl LimitSpec {
-    /// The spec of the configured limit `name`. The lease size defaults to a tenth of the
-    /// capacity (at least 1).
+    /// The spec of the configured limit `name`. `localFallback` defaults to the limit's own
+    /// shape, `leaseSize` to a tenth of the capacity (at least 1).
     pub fn from_config(name: &str, limit: &RateLimit) -> Self {
         let params = BucketParams {
             capacity: limit.capacity,
             refill_per_second: limit.refill_per_second,
         };
+        let fallback = limit
+            .local_fallback
+            .map_or(params, |emergency| BucketParams {
+                capacity: emergency.capacity,
+                refill_per_second: emergency.refill_per_second,
+            });
         LimitSpec {
             name: Arc::from(name),
             params,
             key: Arc::from(limit.key.as_slice()),
             store: limit.store,
             failure_mode: limit.failure_mode,
-            fallback: params,
-            lease_size: ((limit.capacity / 10.0).floor() as u32).max(1),
+            fallback,
+            lease_size: limit
+                .lease_size
+                .unwrap_or(((limit.capacity / 10.0).floor() as u32).max(1)),
         }
     }
 
@@ -88,6 +96,8 @@ mod tests {
             key: vec![KeyDimension::TenantId, KeyDimension::RouteName],
             store: RateLimitStore::Local,
             failure_mode: FailureMode::LocalFallback,
+            local_fallback: None,
+            lease_size: None,
         };
         let spec = LimitSpec::from_config("checkout-default", &limit);
         assert_eq!(spec.lease_size, 10);
@@ -100,5 +110,32 @@ mod tests {
         let mut key = String::new();
         spec.write_key(&facts, &mut key);
         assert_eq!(key, "checkout-default|tenant_abc|checkout-orders");
+    }
+
+    #[test]
+    fn configured_fallback_and_lease_size_win() {
+        let limit = RateLimit {
+            algorithm: Default::default(),
+            capacity: 100.0,
+            refill_per_second: 50.0,
+            key: vec![],
+            store: RateLimitStore::RedisLeased,
+            failure_mode: FailureMode::LocalFallback,
+            local_fallback: Some(portcullis_config::model::EmergencyLimit {
+                capacity: 5.0,
+                refill_per_second: 1.0,
+            }),
+            lease_size: Some(3),
+        };
+        let spec = LimitSpec::from_config("global", &limit);
+        assert_eq!(spec.lease_size, 3);
+        assert_eq!(
+            spec.fallback,
+            BucketParams {
+                capacity: 5.0,
+                refill_per_second: 1.0
+            }
+        );
+        assert_eq!(spec.params.capacity, 100.0);
     }
 }

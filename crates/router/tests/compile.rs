@@ -35,6 +35,8 @@ fn rate_limit() -> RateLimit {
         key: vec![],
         store: Default::default(),
         failure_mode: Default::default(),
+        local_fallback: None,
+        lease_size: None,
     }
 }
 

@@ -6,12 +6,17 @@
 //! * [`certs`]: a throw-away CA with a `localhost`/`127.0.0.1` server certificate and client
 //!   certificates, written as PEM files to a temporary directory.
 //! * [`raw`]: raw TCP exchanges for malformed-request tests.
+//! * [`jwks`]: a JWKS endpoint (rotating keys, `Cache-Control`, outages) counting its hits.
+//! * [`introspection`]: an RFC 7662 introspection endpoint with per-token answers.
 
 pub mod certs;
+pub mod introspection;
+pub mod jwks;
 mod mock;
 mod mock_body;
 mod mock_serve;
 pub mod raw;
+mod tiny_server;
 
 pub use mock::{MockUpstream, MockUpstreamBuilder, RecordedRequest};
 pub use raw::{raw_request, raw_request_until_close, raw_request_with_timeout, response_status};

@@ -1,7 +1,8 @@
 //! Services, rate limits and quotas.
 
 use crate::model::{
-    Config, RateLimitStore, RedisSettings, Service, DEFAULT_VERSION_NAME, MAX_REDIS_TIMEOUT_MS,
+    Config, FailureMode, RateLimit, RateLimitStore, RedisSettings, Service, DEFAULT_VERSION_NAME,
+    MAX_REDIS_TIMEOUT_MS,
 };
 use crate::validate::syntax::parse_endpoint;
 use crate::validate::Issues;
@@ -117,6 +118,7 @@ pub(crate) fn validate_limits(config: &Config, issues: &mut Issues) {
                 );
             }
         }
+        validate_limit_extras(&path, limit, issues);
         if limit.store != RateLimitStore::Local && config.redis.is_none() {
             issues.error(
                 format!("{path}.store"),
@@ -139,6 +141,53 @@ pub(crate) fn validate_limits(config: &Config, issues: &mut Issues) {
     }
 }
 
+/// `localFallback` and `leaseSize`: shapes checked like the limit's own, and a warning when
+/// the setting can never apply.
+fn validate_limit_extras(path: &str, limit: &RateLimit, issues: &mut Issues) {
+    if let Some(fallback) = &limit.local_fallback {
+        for (field, value) in [
+            ("capacity", fallback.capacity),
+            ("refillPerSecond", fallback.refill_per_second),
+        ] {
+            if !value.is_finite() || value <= 0.0 {
+                issues.error(
+                    format!("{path}.localFallback.{field}"),
+                    format!("{field} {value} must be a finite number above 0, such as 10"),
+                );
+            }
+        }
+        if limit.failure_mode != FailureMode::LocalFallback || limit.store == RateLimitStore::Local
+        {
+            issues.warn(
+                format!("{path}.localFallback"),
+                "localFallback applies only to a redis or redisLeased limit with failureMode: localFallback; it is ignored here",
+            );
+        }
+    }
+    if let Some(lease_size) = limit.lease_size {
+        if lease_size == 0 {
+            issues.error(
+                format!("{path}.leaseSize"),
+                "leaseSize 0 leases nothing: use 1 or more (default: a tenth of the capacity)",
+            );
+        } else if f64::from(lease_size) > limit.capacity {
+            issues.error(
+                format!("{path}.leaseSize"),
+                format!(
+                    "leaseSize {lease_size} is above the capacity {}: an instance could never hold a whole lease; use at most the capacity",
+                    limit.capacity
+                ),
+            );
+        }
+        if limit.store != RateLimitStore::RedisLeased {
+            issues.warn(
+                format!("{path}.leaseSize"),
+                "leaseSize applies only to store: redisLeased; it is ignored here",
+            );
+        }
+    }
+}
+
 fn validate_redis(config: &Config, issues: &mut Issues) {
     if config.local_limits.max_buckets == 0 {
         issues.error(
@@ -148,6 +197,18 @@ fn validate_redis(config: &Config, issues: &mut Issues) {
     }
     let Some(redis) = &config.redis else { return };
     check_redis_target(redis, issues);
+    if let Some(prefix) = &redis.key_prefix {
+        let valid = !prefix.is_empty()
+            && prefix
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || "-_.:".contains(character));
+        if !valid {
+            issues.error(
+                "redis.keyPrefix",
+                format!("keyPrefix `{prefix}` must be non-empty and use only letters, digits, `-`, `_`, `.` and `:` (braces would break the Cluster hash tag); the default is portcullis"),
+            );
+        }
+    }
     if redis.timeout_ms == 0 || redis.timeout_ms > MAX_REDIS_TIMEOUT_MS {
         issues.error(
             "redis.timeoutMs",

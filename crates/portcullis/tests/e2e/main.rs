@@ -5,6 +5,7 @@ mod access_log;
 mod harness;
 mod hot_reload;
 mod large_bodies;
+mod rate_limits;
 mod serve_basics;
 mod shutdown_drain;
 mod upstream;

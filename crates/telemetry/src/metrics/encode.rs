@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use super::histogram::{Histogram, BOUND_LABELS};
+use super::sparse::SparseCounters;
 use super::{Metrics, RouteCounters, UpstreamCounters, METHOD_LABELS, UNMATCHED_ROUTE_LABEL};
 
 pub(super) fn encode(metrics: &Metrics) -> String {
@@ -87,6 +88,19 @@ pub(super) fn encode(metrics: &Metrics) -> String {
         }
     }
 
+    reason_counters(
+        &mut out,
+        "auth_failures_total",
+        "Requests refused by authentication (401), by route and reason.",
+        all_routes().map(|(name, route)| (name, route.auth.get().map(|auth| &auth.failures))),
+    );
+    reason_counters(
+        &mut out,
+        "authorization_denials_total",
+        "Requests refused by authorization (403), by route and reason.",
+        all_routes().map(|(name, route)| (name, route.auth.get().map(|auth| &auth.denials))),
+    );
+
     family(
         &mut out,
         "upstream_duration_seconds",
@@ -165,10 +179,11 @@ pub(super) fn encode(metrics: &Metrics) -> String {
     );
     let in_flight = metrics.in_flight.load(Ordering::Relaxed);
     let _ = writeln!(out, "portcullis_in_flight_requests {in_flight}");
+    super::ratelimit::encode(&metrics.rate_limits, &mut out);
     out
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+pub(super) fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(
         out,
         "# HELP portcullis_{name} {help}\n# TYPE portcullis_{name} {kind}"
@@ -194,6 +209,30 @@ fn histogram(out: &mut String, name: &str, label: &str, value: &str, histogram: 
     let _ = write!(out, "portcullis_{name}_count{{{label}=\"");
     escape_into(out, value);
     let _ = writeln!(out, "\"}} {}", snapshot.count());
+}
+
+/// One counter family labelled by route and reason, from per-route sparse counters.
+fn reason_counters<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    routes: impl Iterator<Item = (&'a str, Option<&'a SparseCounters<&'static str>>)>,
+) {
+    family(out, name, "counter", help);
+    for (route_name, counters) in routes {
+        let Some(counters) = counters else {
+            continue;
+        };
+        counters.for_each(|reason, count| {
+            out.push_str("portcullis_");
+            out.push_str(name);
+            out.push_str("{route=\"");
+            escape_into(out, route_name);
+            out.push_str("\",reason=\"");
+            escape_into(out, reason);
+            let _ = writeln!(out, "\"}} {count}");
+        });
+    }
 }
 
 /// Label values escape backslash, double quote and line feed (exposition format).

@@ -10,6 +10,7 @@
 
 mod encode;
 mod histogram;
+mod ratelimit;
 mod sparse;
 
 use std::collections::HashMap;
@@ -21,6 +22,10 @@ use http::Method;
 
 use self::histogram::Histogram;
 use self::sparse::SparseCounters;
+
+pub use self::ratelimit::{
+    RateLimitRejections, BREAKER_ABSENT, BREAKER_CLOSED, BREAKER_HALF_OPEN, BREAKER_OPEN,
+};
 
 /// `Content-Type` of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -62,6 +67,7 @@ pub struct Metrics {
     config_loads_failure: AtomicU64,
     access_log_dropped: AtomicU64,
     in_flight: AtomicI64,
+    rate_limits: ratelimit::RateLimitCounters,
 }
 
 /// One route's series: about 300 bytes until it sees more than 8 (method, status) pairs.
@@ -73,6 +79,15 @@ struct RouteCounters {
     latency: Histogram,
     /// Allocated on the first rejection; most routes never reject.
     rejections: OnceLock<Box<SparseCounters<&'static str>>>,
+    /// 401s and 403s by reason; allocated on the route's first one (most never see any).
+    auth: OnceLock<Box<AuthCounters>>,
+}
+
+/// A route's authentication failures (401) and authorization denials (403), by reason.
+#[derive(Debug, Default)]
+struct AuthCounters {
+    failures: SparseCounters<&'static str>,
+    denials: SparseCounters<&'static str>,
 }
 
 #[derive(Debug, Default)]
@@ -216,6 +231,27 @@ impl RouteMetrics {
         self.counters
             .rejections
             .get_or_init(Box::default)
+            .add(reason, 1);
+    }
+
+    /// Counts a request refused by authentication (`portcullis_auth_failures_total`);
+    /// `reason` is a fixed code such as `expired`.
+    pub fn auth_failure(&self, reason: &'static str) {
+        self.counters
+            .auth
+            .get_or_init(Box::default)
+            .failures
+            .add(reason, 1);
+    }
+
+    /// Counts a request refused by authorization
+    /// (`portcullis_authorization_denials_total`); `reason` is a fixed code such as
+    /// `insufficient_scope`.
+    pub fn authorization_denial(&self, reason: &'static str) {
+        self.counters
+            .auth
+            .get_or_init(Box::default)
+            .denials
             .add(reason, 1);
     }
 

@@ -395,3 +395,86 @@ fn idle_routes_export_no_histogram_and_stay_small() {
         std::mem::size_of::<RouteCounters>()
     );
 }
+
+#[test]
+fn auth_failures_and_denials_are_counted_by_route_and_reason() {
+    let metrics = Metrics::new();
+    let route = metrics.route("orders");
+    route.auth_failure("expired");
+    route.auth_failure("expired");
+    route.auth_failure("unknown_kid");
+    route.authorization_denial("insufficient_scope");
+    let quiet = metrics.route("quiet");
+    quiet.observe(&Method::GET, 200, Duration::ZERO);
+
+    let samples = parse_exposition(&metrics.encode());
+    let failures = |reason| {
+        find(
+            &samples,
+            "portcullis_auth_failures_total",
+            &[("route", "orders"), ("reason", reason)],
+        )
+    };
+    assert_eq!(failures("expired"), Some(2.0));
+    assert_eq!(failures("unknown_kid"), Some(1.0));
+    assert_eq!(
+        find(
+            &samples,
+            "portcullis_authorization_denials_total",
+            &[("route", "orders"), ("reason", "insufficient_scope")],
+        ),
+        Some(1.0)
+    );
+    assert!(
+        samples
+            .iter()
+            .all(|(name, labels, _)| !(name.starts_with("portcullis_auth")
+                && labels.iter().any(|(_, value)| value == "quiet"))),
+        "a route without failures exports no auth series"
+    );
+}
+
+#[test]
+fn rate_limit_series_render_by_route_and_limit() {
+    let metrics = Metrics::new();
+    let empty = parse_exposition(&metrics.encode());
+    assert_eq!(
+        find(&empty, "portcullis_rate_limit_breaker_state", &[]),
+        Some(-1.0)
+    );
+    let per_ip = metrics.rate_limit_rejections("checkout-orders", "per-ip");
+    per_ip.inc();
+    per_ip.inc();
+    // The same pair resolved again (a reload) shares the series.
+    metrics
+        .rate_limit_rejections("checkout-orders", "per-ip")
+        .inc();
+    metrics.rate_limit_rejections("a\"b", "monthly").inc();
+    metrics.rate_limit_store_errors(4);
+    metrics.rate_limit_fallback();
+    metrics.set_rate_limit_breaker_state(BREAKER_OPEN);
+
+    let samples = parse_exposition(&metrics.encode());
+    let rejections = |route, limit| {
+        find(
+            &samples,
+            "portcullis_rate_limit_rejections_total",
+            &[("route", route), ("limit", limit)],
+        )
+    };
+    assert_eq!(rejections("checkout-orders", "per-ip"), Some(3.0));
+    assert_eq!(rejections("a\"b", "monthly"), Some(1.0));
+    assert_eq!(
+        find(&samples, "portcullis_rate_limit_store_errors_total", &[]),
+        Some(4.0)
+    );
+    assert_eq!(
+        find(&samples, "portcullis_rate_limit_fallback_total", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        find(&samples, "portcullis_rate_limit_breaker_state", &[]),
+        Some(2.0)
+    );
+    assert_eq!(metrics.rate_limit_fallback_count(), 1);
+}

@@ -1,0 +1,395 @@
+//! Authentication and authorization on the data plane (DESIGN §5 phases 5 and 6).
+//!
+//! The decisions live in the pure `portcullis-policy` crate; this module wires them to the
+//! request: which credential a request carries, the keys and caches that outlive a snapshot
+//! (JWKS key sets and their refresh tasks, the introspection cache, the nonce cache), the
+//! identity headers sent upstream, and the 401/403 answers with their challenges.
+//!
+//! * [`AuthRuntime`] lives in the `Gateway` and survives snapshot swaps.
+//! * [`SnapshotAuth`] is built from each snapshot's config at install: per route (by
+//!   `CompiledRoute::id`) the accepted methods and a `RouteAuthorizer`.
+
+mod credentials;
+mod fetch;
+mod introspect;
+mod jwks;
+mod jwt;
+pub(crate) mod mtls;
+mod phase;
+mod secrets;
+mod signed_body;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::header::AUTHORIZATION;
+use http::request::Parts;
+use http::HeaderValue;
+use portcullis_config::model::{AuthMethod, AuthMode, Config, Tenant};
+use portcullis_error::{ErrorKind, GatewayError, Phase};
+use portcullis_policy::apikey::ApiKeyStore;
+use portcullis_policy::identity::IdentityHeaderNames;
+use portcullis_policy::mtls::{ClientIdentity, MtlsMapper};
+use portcullis_policy::signature::{NonceCache, SignatureVerifier};
+use portcullis_policy::{AuthFailure, Principal, RouteAuthorizer};
+use portcullis_router::CompiledRoute;
+use portcullis_telemetry::metrics::RouteMetrics;
+
+pub(crate) use self::credentials::Credential;
+use self::introspect::Introspector;
+use self::jwks::JwksRegistry;
+use self::jwt::JwtAuth;
+pub(crate) use self::phase::authenticate_and_authorize;
+
+/// State that outlives snapshots: kept across swaps while its configuration is unchanged.
+#[derive(Debug, Default)]
+pub(crate) struct AuthRuntime {
+    jwks: JwksRegistry,
+    introspection: introspect::Registry,
+    nonces: std::sync::Mutex<Option<(u32, Arc<NonceCache>)>>,
+    token_cache: jwt::CacheGenerations,
+}
+
+impl AuthRuntime {
+    /// The nonce cache for `capacity`, the same one as before when the capacity is unchanged
+    /// (so a reload cannot reopen a replay window).
+    fn nonce_cache(&self, capacity: u32) -> Arc<NonceCache> {
+        let mut current = self
+            .nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match current.as_ref() {
+            Some((size, cache)) if *size == capacity => Arc::clone(cache),
+            _ => {
+                let cache = Arc::new(NonceCache::new(capacity as usize));
+                *current = Some((capacity, Arc::clone(&cache)));
+                cache
+            }
+        }
+    }
+}
+
+/// One route's authentication settings, indexed by `CompiledRoute::id`.
+#[derive(Debug)]
+struct RouteAuth {
+    mode: AuthMode,
+    /// Resolved: a route that names none accepts every configured method.
+    methods: Vec<AuthMethod>,
+    authorizer: RouteAuthorizer,
+    forward_authorization: bool,
+}
+
+impl RouteAuth {
+    fn accepts(&self, method: AuthMethod) -> bool {
+        self.methods.contains(&method)
+    }
+}
+
+/// A method whose configuration could not be used (a secret that cannot be read, an
+/// algorithm the verifier refuses): requests that present it get 503, never a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unavailable {
+    Jwt,
+    ApiKeys,
+    Signatures,
+}
+
+/// Everything authentication needs for one snapshot.
+#[derive(Debug)]
+pub(crate) struct SnapshotAuth {
+    routes: Vec<RouteAuth>,
+    config: Arc<Config>,
+    identity_headers: IdentityHeaderNames,
+    jwt: Option<JwtAuth>,
+    api_keys: Option<ApiKeyStore>,
+    signatures: Option<(SignatureVerifier, Arc<NonceCache>)>,
+    mtls: Option<MtlsMapper>,
+    introspection: Option<Arc<Introspector>>,
+    unavailable: Vec<Unavailable>,
+}
+
+/// Why a request was refused: the error and the challenge for `WWW-Authenticate`.
+#[derive(Debug)]
+pub(crate) struct AuthRejection {
+    pub(crate) error: GatewayError,
+    pub(crate) challenge: Option<HeaderValue>,
+}
+
+impl AuthRejection {
+    fn unauthenticated(failure: AuthFailure, metrics: Option<&RouteMetrics>) -> Self {
+        if let Some(metrics) = metrics {
+            metrics.auth_failure(failure.code());
+        }
+        AuthRejection {
+            error: failure.to_gateway_error(),
+            challenge: Some(failure.www_authenticate()),
+        }
+    }
+
+    fn unavailable(reason: &'static str, metrics: Option<&RouteMetrics>) -> Self {
+        if let Some(metrics) = metrics {
+            metrics.auth_failure(reason);
+        }
+        AuthRejection {
+            error: GatewayError::gateway(ErrorKind::AuthUnavailable, Phase::Authenticate)
+                .with_detail(reason),
+            challenge: None,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch (the policy crate takes the clock as an argument).
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+impl SnapshotAuth {
+    /// Builds the snapshot's authentication from its validated config. Never fails: a
+    /// method whose material cannot be loaded is logged and answers 503 (fail closed).
+    pub(crate) fn build(
+        runtime: &AuthRuntime,
+        config: Arc<Config>,
+        routes: &[Arc<CompiledRoute>],
+    ) -> SnapshotAuth {
+        let authentication = &config.authentication;
+        let mut unavailable = Vec::new();
+        let configured: Vec<AuthMethod> = [
+            (AuthMethod::Jwt, authentication.jwt.is_some()),
+            (AuthMethod::ApiKey, authentication.api_keys.is_some()),
+            (AuthMethod::Signature, authentication.signatures.is_some()),
+            (AuthMethod::Mtls, authentication.mtls.is_some()),
+            (
+                AuthMethod::Introspection,
+                authentication.introspection.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(method, present)| present.then_some(method))
+        .collect();
+        let route_auth = routes
+            .iter()
+            .map(|route| RouteAuth {
+                mode: route.auth,
+                methods: if route.auth_methods.is_empty() {
+                    configured.clone()
+                } else {
+                    route.auth_methods.clone()
+                },
+                authorizer: RouteAuthorizer::new(
+                    route.authorization.as_ref(),
+                    &config.admin_path_prefixes,
+                ),
+                forward_authorization: route.forward_authorization,
+            })
+            .collect();
+        let identity_headers = IdentityHeaderNames::from_config(&authentication.identity_headers)
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "identity headers: using the defaults");
+                default_identity_headers()
+            });
+        let jwt = authentication.jwt.as_ref().and_then(|jwt_config| {
+            match JwtAuth::build(jwt_config, &runtime.jwks, &runtime.token_cache) {
+                Ok(jwt) => Some(jwt),
+                Err(error) => {
+                    tracing::error!(%error, "authentication.jwt cannot be used; JWT requests get 503");
+                    unavailable.push(Unavailable::Jwt);
+                    None
+                }
+            }
+        });
+        let api_keys = authentication.api_keys.as_ref().and_then(|keys| {
+            match ApiKeyStore::from_config(keys) {
+                Ok(store) => Some(store),
+                Err(error) => {
+                    tracing::error!(%error, "authentication.apiKeys cannot be used; API-key requests get 503");
+                    unavailable.push(Unavailable::ApiKeys);
+                    None
+                }
+            }
+        });
+        let signatures = authentication.signatures.as_ref().and_then(|signatures| {
+            match SignatureVerifier::from_config(signatures, secrets::resolve) {
+                Ok(verifier) => Some((
+                    verifier,
+                    runtime.nonce_cache(signatures.nonce_cache_size),
+                )),
+                Err(error) => {
+                    tracing::error!(%error, "authentication.signatures cannot be used; signed requests get 503");
+                    unavailable.push(Unavailable::Signatures);
+                    None
+                }
+            }
+        });
+        let mtls = authentication.mtls.as_ref().map(MtlsMapper::from_config);
+        let introspection = authentication
+            .introspection
+            .as_ref()
+            .map(|settings| runtime.introspection.get(settings));
+        SnapshotAuth {
+            routes: route_auth,
+            config,
+            identity_headers,
+            jwt,
+            api_keys,
+            signatures,
+            mtls,
+            introspection,
+            unavailable,
+        }
+    }
+
+    fn route(&self, route: &CompiledRoute) -> Option<&RouteAuth> {
+        self.routes.get(route.id)
+    }
+
+    /// Client-sent identity headers are never forwarded, whatever the route says.
+    pub(crate) fn strip_identity_headers(&self, headers: &mut http::HeaderMap) {
+        self.identity_headers.strip(headers);
+    }
+
+    /// Phase 5. `Ok(None)`: anonymous (`auth: none`, or `optional` without credentials).
+    pub(crate) async fn authenticate(
+        &self,
+        route: &CompiledRoute,
+        parts: &Parts,
+        has_body: bool,
+        client_identity: Option<&ClientIdentity>,
+        metrics: Option<&RouteMetrics>,
+    ) -> Result<Option<Arc<Principal>>, AuthRejection> {
+        let Some(route_auth) = self.route(route) else {
+            // A snapshot always has one entry per route; refuse rather than pass.
+            return Err(AuthRejection::unavailable("route_auth_missing", metrics));
+        };
+        if route_auth.mode == AuthMode::None {
+            return Ok(None);
+        }
+        let now = unix_now();
+        let credential = credentials::find(self, route_auth, parts, client_identity)
+            .map_err(|failure| AuthRejection::unauthenticated(failure, metrics))?;
+        let Some(credential) = credential else {
+            return match route_auth.mode {
+                AuthMode::Required => Err(AuthRejection::unauthenticated(
+                    AuthFailure::MissingCredentials,
+                    metrics,
+                )),
+                _ => Ok(None),
+            };
+        };
+        self.verify(credential, parts, has_body, now, metrics)
+            .await
+            .map(Some)
+    }
+
+    async fn verify(
+        &self,
+        credential: Credential<'_>,
+        parts: &Parts,
+        has_body: bool,
+        now: u64,
+        metrics: Option<&RouteMetrics>,
+    ) -> Result<Arc<Principal>, AuthRejection> {
+        let fail = |failure| AuthRejection::unauthenticated(failure, metrics);
+        match credential {
+            Credential::Jwt(token) => match &self.jwt {
+                Some(jwt) => jwt.authenticate(token, now).await.map_err(fail),
+                None => Err(AuthRejection::unavailable("jwt_unavailable", metrics)),
+            },
+            Credential::Introspection(token) => match &self.introspection {
+                Some(introspector) => {
+                    introspector
+                        .authenticate(token, now)
+                        .await
+                        .map_err(|error| match error {
+                            introspect::IntrospectionError::Refused(failure) => fail(failure),
+                            introspect::IntrospectionError::Unavailable => {
+                                AuthRejection::unavailable("introspection_unavailable", metrics)
+                            }
+                        })
+                }
+                None => Err(AuthRejection::unavailable(
+                    "introspection_unavailable",
+                    metrics,
+                )),
+            },
+            Credential::ApiKey => match &self.api_keys {
+                Some(store) => match store.authenticate(parts, now as i64) {
+                    Ok(Some(principal)) => Ok(Arc::new(principal)),
+                    Ok(None) => Err(fail(AuthFailure::MissingCredentials)),
+                    Err(failure) => Err(fail(failure)),
+                },
+                None => Err(AuthRejection::unavailable("api_keys_unavailable", metrics)),
+            },
+            Credential::Signature => match &self.signatures {
+                Some((verifier, nonces)) => match verifier.verify(parts, has_body, now, nonces) {
+                    Ok(Some(principal)) => Ok(Arc::new(principal)),
+                    Ok(None) => Err(fail(AuthFailure::MissingCredentials)),
+                    Err(failure) => Err(fail(failure)),
+                },
+                None => Err(AuthRejection::unavailable(
+                    "signatures_unavailable",
+                    metrics,
+                )),
+            },
+            Credential::ClientCertificate(identity) => match &self.mtls {
+                Some(mapper) => mapper.authenticate(identity).map(Arc::new).map_err(fail),
+                None => Err(fail(AuthFailure::ClientCertificateUnmapped)),
+            },
+        }
+    }
+
+    /// Phase 6: coarse checks. 403 with `insufficient_scope`.
+    pub(crate) fn authorize(
+        &self,
+        route: &CompiledRoute,
+        principal: Option<&Principal>,
+        path: &str,
+        metrics: Option<&RouteMetrics>,
+    ) -> Result<(), AuthRejection> {
+        let Some(route_auth) = self.route(route) else {
+            return Err(AuthRejection::unavailable("route_auth_missing", metrics));
+        };
+        let tenants: &BTreeMap<String, Tenant> = &self.config.tenants;
+        route_auth
+            .authorizer
+            .authorize(principal, path, tenants)
+            .map_err(|denial| {
+                if let Some(metrics) = metrics {
+                    metrics.authorization_denial(denial.reason.code());
+                }
+                AuthRejection {
+                    error: denial.to_gateway_error(),
+                    challenge: Some(denial.www_authenticate),
+                }
+            })
+    }
+
+    /// The headers the upstream sees: the gateway's identity headers for `principal`, and
+    /// `Authorization` only when the route forwards it or does not authenticate at all
+    /// (`auth: none`: the gateway consumed no credential, the upstream may check its own).
+    pub(crate) fn prepare_upstream_headers(
+        &self,
+        route: &CompiledRoute,
+        headers: &mut http::HeaderMap,
+        principal: Option<&Principal>,
+    ) {
+        self.identity_headers.apply(headers, principal);
+        let forward = self.route(route).is_some_and(|route_auth| {
+            route_auth.forward_authorization || route_auth.mode == AuthMode::None
+        });
+        if !forward {
+            headers.remove(AUTHORIZATION);
+        }
+    }
+}
+
+/// The default identity header names (validation refuses invalid configured ones).
+fn default_identity_headers() -> IdentityHeaderNames {
+    IdentityHeaderNames {
+        subject: http::HeaderName::from_static("x-portcullis-subject"),
+        tenant: http::HeaderName::from_static("x-portcullis-tenant"),
+        scopes: http::HeaderName::from_static("x-portcullis-scopes"),
+    }
+}

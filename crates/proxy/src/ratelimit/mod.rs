@@ -1,0 +1,265 @@
+//! The rate-limit phase (DESIGN §5, phase 7): the limiter kept across snapshot swaps, the
+//! per-route limits and quotas compiled at install, and the background task that evicts idle
+//! buckets and publishes the store's state as metrics.
+//!
+//! * [`RateLimitState`] lives in the gateway for its whole life. At each install it keeps the
+//!   current [`RateLimiter`] when the `redis` and `localLimits` sections are unchanged, so
+//!   buckets (and the Redis connection) survive reloads; buckets are keyed by limit name, so
+//!   a limit that keeps its name keeps its state.
+//! * [`InstalledLimits`] is built per snapshot: each route's `LimitSpec`s and `QuotaSpec`s and
+//!   their rejection counters, indexed by `CompiledRoute::id`.
+//! * `check` (in `check.rs`) is the per-request decision.
+
+mod check;
+mod facts;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use portcullis_config::model::{Config, FailureMode, LocalLimits, RateLimitStore, RedisSettings};
+use portcullis_ratelimit::{LimitSpec, QuotaSpec};
+use portcullis_ratelimit_redis::{BreakerState, RateLimiter};
+use portcullis_router::Snapshot;
+use portcullis_telemetry::metrics::{
+    Metrics, RateLimitRejections, BREAKER_ABSENT, BREAKER_CLOSED, BREAKER_HALF_OPEN, BREAKER_OPEN,
+};
+
+pub(crate) use check::{check, RateLimitHeaders, Refused};
+pub(crate) use facts::FactsInput;
+
+/// How often the background task publishes the store's state as metrics.
+const SAMPLE_INTERVAL: Duration = Duration::from_millis(250);
+/// Idle buckets are evicted every this many samples (5 s).
+const EVICT_EVERY_SAMPLES: u32 = 20;
+
+/// The limiter and the settings it was built from.
+struct Shared {
+    limiter: RateLimiter,
+    redis: Option<RedisSettings>,
+    local: LocalLimits,
+    /// Store errors + timeouts already added to the metric (the store counts monotonically).
+    errors_published: AtomicU64,
+}
+
+/// Rate-limit state kept across snapshot swaps.
+pub(crate) struct RateLimitState {
+    current: Mutex<Option<Arc<Shared>>>,
+    metrics: Arc<Metrics>,
+    background_started: std::sync::Once,
+}
+
+impl std::fmt::Debug for RateLimitState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RateLimitState")
+            .finish_non_exhaustive()
+    }
+}
+
+/// One route's limits and quotas, compiled at install.
+pub(crate) struct RouteLimits {
+    limits: Vec<LimitSpec>,
+    quotas: Vec<QuotaSpec>,
+    /// Rejection counters: one per limit, then one per quota.
+    rejections: Vec<RateLimitRejections>,
+    /// Every rule can be decided in this process without awaiting (no quota, no Redis).
+    all_local: bool,
+    /// The route asks for `RateLimit`/`RateLimit-Policy` on admitted responses.
+    headers: bool,
+    /// A `failClosed` limit whose shared store could not be built: every request gets 503.
+    store_missing: Option<Arc<str>>,
+}
+
+impl RouteLimits {
+    fn is_empty(&self) -> bool {
+        self.limits.is_empty() && self.quotas.is_empty() && self.store_missing.is_none()
+    }
+}
+
+/// What a snapshot needs to decide rate limits: the limiter and each route's rules.
+pub(crate) struct InstalledLimits {
+    shared: Option<Arc<Shared>>,
+    routes: Vec<RouteLimits>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for InstalledLimits {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("InstalledLimits")
+            .field("routes", &self.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RateLimitState {
+    pub(crate) fn new(metrics: Arc<Metrics>) -> Arc<RateLimitState> {
+        Arc::new(RateLimitState {
+            current: Mutex::new(None),
+            metrics,
+            background_started: std::sync::Once::new(),
+        })
+    }
+
+    /// Compiles `snapshot`'s rate limits against `config`, keeping the limiter when its
+    /// settings are unchanged.
+    pub(crate) fn install(
+        self: &Arc<Self>,
+        config: &Config,
+        snapshot: &Snapshot,
+    ) -> InstalledLimits {
+        let shared = self.limiter_for(config);
+        if shared.is_some() {
+            self.start_background();
+        }
+        let has_redis = shared
+            .as_ref()
+            .is_some_and(|shared| shared.limiter.redis().is_some());
+        let routes = snapshot
+            .routes()
+            .iter()
+            .map(|route| {
+                let mut limits = Vec::with_capacity(route.rate_limits.len());
+                let mut rejections = Vec::new();
+                let mut store_missing = None;
+                for name in &route.rate_limits {
+                    let Some(limit) = config.rate_limits.get(&**name) else {
+                        continue;
+                    };
+                    let mut spec = LimitSpec::from_config(name, limit);
+                    if spec.store != RateLimitStore::Local && !has_redis {
+                        // The store could not be built (logged at install): decide as the
+                        // failure mode would while Redis is down.
+                        match spec.failure_mode {
+                            FailureMode::FailOpen => continue,
+                            FailureMode::FailClosed => {
+                                store_missing.get_or_insert_with(|| Arc::clone(name));
+                                continue;
+                            }
+                            FailureMode::LocalFallback => {
+                                spec.store = RateLimitStore::Local;
+                                spec.params = spec.fallback;
+                            }
+                        }
+                    }
+                    rejections.push(self.metrics.rate_limit_rejections(&route.name, name));
+                    limits.push(spec);
+                }
+                let mut quotas = Vec::with_capacity(route.quotas.len());
+                for name in &route.quotas {
+                    if let Some(quota) = config.quotas.get(&**name) {
+                        rejections.push(self.metrics.rate_limit_rejections(&route.name, name));
+                        quotas.push(QuotaSpec::from_config(name, quota));
+                    }
+                }
+                let all_local = quotas.is_empty()
+                    && limits
+                        .iter()
+                        .all(|spec| spec.store == RateLimitStore::Local);
+                RouteLimits {
+                    limits,
+                    quotas,
+                    rejections,
+                    all_local,
+                    headers: route.rate_limit_headers,
+                    store_missing,
+                }
+            })
+            .collect();
+        InstalledLimits {
+            shared,
+            routes,
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+
+    /// The limiter for `config`: the current one when its settings match, else a new one.
+    fn limiter_for(&self, config: &Config) -> Option<Arc<Shared>> {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = current.as_ref() {
+            if shared.redis == config.redis && shared.local == config.local_limits {
+                return Some(Arc::clone(shared));
+            }
+        }
+        let limiter = match RateLimiter::from_config(config) {
+            Ok(limiter) => limiter,
+            Err(error) => {
+                // Validation checks the same settings, so this is rare; limits that need the
+                // store then decide by their failure mode.
+                tracing::error!(%error, "cannot set up the rate-limit store (redis): limits that use it follow their failureMode");
+                let max = usize::try_from(config.local_limits.max_buckets).unwrap_or(usize::MAX);
+                RateLimiter::new(max, None)
+            }
+        };
+        let shared = Arc::new(Shared {
+            limiter,
+            redis: config.redis.clone(),
+            local: config.local_limits.clone(),
+            errors_published: AtomicU64::new(0),
+        });
+        *current = Some(Arc::clone(&shared));
+        Some(shared)
+    }
+
+    /// Starts the eviction and metrics task once, on the runtime of the first install that
+    /// has one (an install outside a runtime, as in some tests, starts none).
+    fn start_background(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let state = Arc::downgrade(self);
+        self.background_started.call_once(|| {
+            runtime.spawn(background(state));
+        });
+    }
+
+    fn sample(&self, evict: bool) {
+        let shared = self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(shared) = shared else { return };
+        if evict {
+            shared.limiter.local().evict_idle(Instant::now());
+        }
+        let Some(redis) = shared.limiter.redis() else {
+            self.metrics.set_rate_limit_breaker_state(BREAKER_ABSENT);
+            return;
+        };
+        if evict {
+            redis.evict_idle();
+        }
+        let stats = redis.stats();
+        let errors = stats.errors + stats.timeouts;
+        let published = shared.errors_published.swap(errors, Ordering::Relaxed);
+        self.metrics
+            .rate_limit_store_errors(errors.saturating_sub(published));
+        self.metrics
+            .set_rate_limit_breaker_state(match redis.breaker_state() {
+                BreakerState::Closed => BREAKER_CLOSED,
+                BreakerState::HalfOpen => BREAKER_HALF_OPEN,
+                BreakerState::Open => BREAKER_OPEN,
+            });
+    }
+}
+
+/// Evicts idle buckets and publishes store metrics until the gateway is dropped.
+async fn background(state: Weak<RateLimitState>) {
+    let mut interval = tokio::time::interval(SAMPLE_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u32 = 0;
+    loop {
+        interval.tick().await;
+        let Some(state) = state.upgrade() else { return };
+        ticks = ticks.wrapping_add(1);
+        let evict = ticks % EVICT_EVERY_SAMPLES == 0;
+        // Eviction walks every shard: keep it off the runtime's worker threads' fast path.
+        if evict {
+            let _ = tokio::task::spawn_blocking(move || state.sample(true)).await;
+        } else {
+            state.sample(false);
+        }
+    }
+}
