@@ -6,6 +6,7 @@ mod cli;
 mod config_source;
 mod example_upstreams;
 mod logging;
+mod memory;
 mod quickstart;
 mod reload;
 mod run;

@@ -178,6 +178,9 @@ impl Installer {
         });
         metrics.set_config_info(config_version, &checksum);
         metrics.config_load(true);
+        // The parser's transient trees are gone now; hand their pages back, on the blocking
+        // pool since trimming a large heap takes milliseconds.
+        crate::memory::release_freed_memory_in_background();
         tracing::info!(config_version, %checksum, routes, "configuration installed");
         config_version
     }
