@@ -1,6 +1,6 @@
 //! Local rate limits and quotas through the gateway over real sockets: 429 with the headers,
-//! nothing forwarded after a refusal, the IP key immune to spoofed `X-Forwarded-For`,
-//! pipelined HTTP/1.1 requests and concurrent HTTP/2 streams each counted, buckets kept
+//! nothing forwarded after a refusal, the IP key immune to spoofed `X-Forwarded-For`, the
+//! tenant key immune to client-sent tenant headers in odd cases and look-alikes, pipelined HTTP/1.1 requests and concurrent HTTP/2 streams each counted, buckets kept
 //! across reloads, metrics and the access log.
 
 mod common;
@@ -12,6 +12,7 @@ use bytes::Bytes;
 use common::{single_route, split_response, start, start_with};
 use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use portcullis_policy::apikey::hash_api_key;
 use portcullis_telemetry::access_log::{AccessLog, Destination};
 use portcullis_telemetry::metrics::Metrics;
 use portcullis_testkit::{raw_request, raw_request_until_close, MockUpstream};
@@ -335,4 +336,104 @@ async fn the_access_log_marks_refusals_as_rate_limited() {
     assert_eq!(refused["rateLimited"], true);
     assert_eq!(refused["status"], 429);
     assert_eq!(refused["error"], "rate_limited");
+}
+
+const TENANT_A_FIRST_KEY: &str = "pcs_tenant-a-first-key-0123456789abcdef";
+const TENANT_A_SECOND_KEY: &str = "pcs_tenant-a-second-key-0123456789abcde";
+const TENANT_B_KEY: &str = "pcs_tenant-b-only-key-0123456789abcdefg";
+
+/// Route `main` behind API keys, limited per tenant (capacity 3): two keys of `tenant-a`,
+/// one of `tenant-b`.
+fn per_tenant_config(endpoint: &str) -> String {
+    format!(
+        r#"services:
+  backend:
+    visibility: public
+    endpoints: ["{endpoint}"]
+routes:
+  - name: main
+    match:
+      pathPrefix: /
+    upstream:
+      service: backend
+    policies:
+      auth: required
+      authMethods: [apiKey]
+      rateLimit: per-tenant
+authentication:
+  apiKeys:
+    header: X-Api-Key
+    keys:
+      - id: key-a-first
+        hash: "{}"
+        tenantId: tenant-a
+      - id: key-a-second
+        hash: "{}"
+        tenantId: tenant-a
+      - id: key-b
+        hash: "{}"
+        tenantId: tenant-b
+rateLimits:
+  per-tenant:
+    capacity: 3
+    refillPerSecond: 0.01
+    key: [tenantId]
+"#,
+        hash_api_key(TENANT_A_FIRST_KEY),
+        hash_api_key(TENANT_A_SECOND_KEY),
+        hash_api_key(TENANT_B_KEY)
+    )
+}
+
+#[tokio::test]
+async fn tenant_header_case_and_look_alikes_do_not_split_a_tenants_bucket() {
+    let upstream = MockUpstream::echo().await;
+    let gateway = start(&per_tenant_config(&upstream.endpoint())).await;
+    // Client-sent tenant claims in other cases, other tenants, padded, with look-alike
+    // characters (U+2010 hyphen, U+0430 Cyrillic a) and repeated: none reaches the key,
+    // which is the tenant of the authenticated API key.
+    let tricks = [
+        "X-Portcullis-Tenant: TENANT-A\r\n",
+        "x-portcullis-tenant: tenant-b\r\n",
+        "X-Tenant-ID: tenant-a \r\n",
+        "X-PORTCULLIS-TENANT: tenant\u{2010}a\r\n",
+        "x-tenant-id: tenant-b\r\nX-Portcullis-Tenant: \u{430}cme\r\n",
+        "X-Portcullis-Tenant: tenant-a\r\nX-Portcullis-Tenant: tenant-c\r\n",
+    ];
+    let mut seen = Vec::new();
+    for (index, trick) in tricks.iter().enumerate() {
+        // Alternate between the tenant's two keys.
+        let key = if index % 2 == 0 {
+            TENANT_A_FIRST_KEY
+        } else {
+            TENANT_A_SECOND_KEY
+        };
+        let answer = get(gateway.addr, &format!("X-Api-Key: {key}\r\n{trick}")).await;
+        seen.push(answer.status);
+    }
+    assert_eq!(
+        seen,
+        [200, 200, 200, 429, 429, 429],
+        "one bucket for tenant-a"
+    );
+    assert_eq!(upstream.requests(), 3);
+
+    // Another tenant's key still has its own full bucket, whatever tenant header it sends.
+    let mut other = Vec::new();
+    for trick in [
+        "X-Portcullis-Tenant: tenant-a\r\n",
+        "",
+        "x-tenant-id: TENANT-A\r\n",
+        "",
+    ] {
+        let answer = get(
+            gateway.addr,
+            &format!("X-Api-Key: {TENANT_B_KEY}\r\n{trick}"),
+        )
+        .await;
+        other.push(answer.status);
+    }
+    assert_eq!(other, [200, 200, 200, 429], "tenant-b's own bucket");
+    assert_eq!(upstream.requests(), 6);
+    gateway.stop().await;
 }

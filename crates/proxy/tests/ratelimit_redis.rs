@@ -1,17 +1,19 @@
 //! Redis-backed limits through the gateway: the real Redis at 127.0.0.1:6379 (skipped loudly
-//! when absent, a failure under `CI=true`), the failure modes against a Redis that never
-//! answers, and recovery when a stopped Redis comes back.
+//! when absent, a failure under `CI=true`), and each failure mode (`failOpen`, `failClosed`,
+//! `localFallback`) against a Redis that never answers, one that answers every command with an
+//! error, and one stopped mid-load — with recovery when it comes back.
 
 mod common;
+mod redis_support;
 
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{split_response, start};
 use portcullis_telemetry::metrics::{BREAKER_CLOSED, BREAKER_OPEN};
 use portcullis_testkit::{raw_request, MockUpstream};
+use redis_support::{ErroringRedis, RedisChild, SilentListener};
 
 const SHARED_REDIS: &str = "127.0.0.1:6379";
 
@@ -147,34 +149,6 @@ async fn redis_limits_and_quotas_decide_through_the_gateway() {
     gateway.stop().await;
 }
 
-/// A TCP listener that accepts connections and never answers.
-struct SilentListener {
-    port: u16,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl SilentListener {
-    async fn start() -> SilentListener {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let task = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
-            }
-        });
-        SilentListener { port, task }
-    }
-}
-
-impl Drop for SilentListener {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 #[tokio::test]
 async fn failure_modes_decide_while_redis_never_answers() {
     let silent = SilentListener::start().await;
@@ -237,82 +211,177 @@ async fn failure_modes_decide_while_redis_never_answers() {
     gateway.stop().await;
 }
 
-/// A `redis-server` child on a fixed port, killed on drop.
-struct RedisChild {
-    child: Child,
+/// One failure mode, as the stopped-Redis and erroring-Redis tests exercise it.
+struct ModeCase {
+    /// The route and limit name (kebab-case).
+    name: &'static str,
+    mode: &'static str,
+    /// Extra YAML lines of the limit (the emergency bucket for `localFallback`).
+    extra: &'static str,
+    /// Statuses while Redis is unavailable, from a bucket the outage has not touched yet.
+    while_down: &'static [u16],
 }
 
-impl RedisChild {
-    fn start(port: u16, directory: &std::path::Path) -> Option<RedisChild> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(directory)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let address: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while TcpStream::connect_timeout(&address, Duration::from_millis(100)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
+const MODE_CASES: [ModeCase; 3] = [
+    // Nothing is counted: more requests than the capacity (3) are admitted.
+    ModeCase {
+        name: "open",
+        mode: "failOpen",
+        extra: "",
+        while_down: &[200, 200, 200, 200, 200],
+    },
+    ModeCase {
+        name: "closed",
+        mode: "failClosed",
+        extra: "",
+        while_down: &[503, 503, 503],
+    },
+    // The emergency bucket (2) decides, not the limit's own capacity (3).
+    ModeCase {
+        name: "fallback",
+        mode: "localFallback",
+        extra: "    localFallback: {capacity: 2, refillPerSecond: 0.01}\n",
+        while_down: &[200, 200, 429, 429],
+    },
+];
+
+/// Sends `path` until a decision is made without a failure mode (the fallback counter does
+/// not move), which must then be an admission; before that each answer is the mode's.
+async fn wait_for_redis_decisions(
+    gateway: &common::TestGateway,
+    path: &str,
+    status_while_down: u16,
+) {
+    let metrics = std::sync::Arc::clone(gateway.gateway.metrics());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let fallbacks_before = metrics.rate_limit_fallback_count();
+        let (status, _, _) = get(gateway.addr, path).await;
+        if metrics.rate_limit_fallback_count() == fallbacks_before {
+            assert_eq!(status, 200, "{path}: the first decision from Redis again");
+            return;
         }
-        Some(RedisChild { child })
-    }
-}
-
-impl Drop for RedisChild {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        assert_eq!(status, status_while_down, "{path}: still degraded");
+        assert!(
+            Instant::now() < deadline,
+            "{path}: the gateway did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 #[tokio::test]
-async fn a_stopped_redis_fails_closed_and_the_gateway_recovers_when_it_returns() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free port")
-        .port();
-    let Some(server) = RedisChild::start(port, directory.path()) else {
-        if std::env::var("CI").is_ok_and(|value| value == "true") {
-            panic!("redis-server is not installed and CI=true");
-        }
-        eprintln!("SKIPPED: redis-server not installed; this test did not run");
-        return;
-    };
-    let upstream = MockUpstream::echo().await;
-    let sections = format!(
-        "rateLimits:\n  closed:\n    capacity: 1000\n    refillPerSecond: 100\n    store: redis\n    failureMode: failClosed\nredis:\n  url: redis://127.0.0.1:{port}\n  timeoutMs: 100\n  failureThreshold: 1\n  cooldownMs: 200\n"
-    );
-    let yaml = config(&upstream.endpoint(), &["closed"], &sections);
-    let gateway = start(&yaml).await;
-    assert_eq!(statuses(gateway.addr, "/closed", 3).await, [200; 3]);
+async fn a_stopped_redis_degrades_per_failure_mode_and_recovers_when_it_returns() {
+    for case in &MODE_CASES {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let Some((server, port)) = RedisChild::start_on_free_port(directory.path()) else {
+            return;
+        };
+        let upstream = MockUpstream::echo().await;
+        let sections = format!(
+            "rateLimits:\n  limited:\n    capacity: 3\n    refillPerSecond: 0.01\n    store: redis\n    failureMode: {}\n{}redis:\n  url: redis://127.0.0.1:{port}\n  timeoutMs: 100\n  failureThreshold: 1\n  cooldownMs: 200\n",
+            case.mode, case.extra
+        );
+        let yaml = config(&upstream.endpoint(), &["limited"], &sections);
+        let gateway = start(&yaml).await;
+        let metrics = std::sync::Arc::clone(gateway.gateway.metrics());
+        let mode = case.mode;
 
-    drop(server);
-    let (status, _, problem) = get(gateway.addr, "/closed").await;
-    assert_eq!(status, 503);
-    assert_eq!(problem["code"], "rate_limit_store_unavailable");
+        // Healthy: Redis decides (one of its 3 tokens taken).
+        assert_eq!(get(gateway.addr, "/limited").await.0, 200, "{mode}");
+        assert_eq!(metrics.rate_limit_fallback_count(), 0, "{mode}");
 
-    let _server = RedisChild::start(port, directory.path()).expect("restart redis-server");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (status, _, _) = get(gateway.addr, "/closed").await;
-        if status == 200 {
-            break;
+        // Stopped mid-load: the failure mode decides every request.
+        drop(server);
+        let mut seen = Vec::new();
+        for _ in case.while_down {
+            let (status, headers, problem) = get(gateway.addr, "/limited").await;
+            if status == 503 {
+                assert_eq!(problem["code"], "rate_limit_store_unavailable", "{mode}");
+                assert!(header(&headers, "retry-after").is_some(), "{mode}");
+            }
+            seen.push(status);
         }
-        assert_eq!(status, 503);
-        assert!(Instant::now() < deadline, "the gateway did not recover");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(seen, case.while_down, "{mode} while Redis is down");
+        assert_eq!(
+            metrics.rate_limit_fallback_count(),
+            case.while_down.len() as u64,
+            "{mode}"
+        );
+
+        // Back (empty: no persistence): decisions come from Redis's fresh bucket again.
+        let _server = RedisChild::start(port, directory.path()).expect("restart redis-server");
+        let steady_down_status = *case.while_down.last().expect("statuses");
+        wait_for_redis_decisions(&gateway, "/limited", steady_down_status).await;
+        let fallbacks = metrics.rate_limit_fallback_count();
+        assert_eq!(
+            statuses(gateway.addr, "/limited", 3).await,
+            [200, 200, 429],
+            "{mode}: Redis counts again"
+        );
+        assert_eq!(metrics.rate_limit_fallback_count(), fallbacks, "{mode}");
+        wait_for("store errors counted and the breaker closed again", || {
+            metrics.rate_limit_store_error_count() >= 1
+                && metrics.rate_limit_breaker_state() == BREAKER_CLOSED
+        })
+        .await;
+        gateway.stop().await;
     }
+}
+
+#[tokio::test]
+async fn failure_modes_decide_while_redis_answers_errors() {
+    let fake = ErroringRedis::start().await;
+    let upstream = MockUpstream::echo().await;
+    let mut sections = String::from("rateLimits:\n");
+    for case in &MODE_CASES {
+        sections.push_str(&format!(
+            "  {}:\n    capacity: 3\n    refillPerSecond: 0.01\n    store: redis\n    failureMode: {}\n{}",
+            case.name, case.mode, case.extra
+        ));
+    }
+    // A threshold no test reaches keeps the breaker closed, so every decision asks the fake;
+    // a generous deadline keeps a slow machine from turning error replies into timeouts.
+    sections.push_str(&format!(
+        "redis:\n  url: redis://127.0.0.1:{}\n  timeoutMs: 1000\n  failureThreshold: 1000\n  cooldownMs: 60000\n",
+        fake.port
+    ));
+    let routes: Vec<&str> = MODE_CASES.iter().map(|case| case.name).collect();
+    let yaml = config(&upstream.endpoint(), &routes, &sections);
+    let gateway = start(&yaml).await;
     let metrics = std::sync::Arc::clone(gateway.gateway.metrics());
-    wait_for("store errors counted and the breaker closed again", || {
-        metrics.rate_limit_store_error_count() >= 1
-            && metrics.rate_limit_breaker_state() == BREAKER_CLOSED
+
+    let mut decisions = 0;
+    for case in &MODE_CASES {
+        let path = format!("/{}", case.name);
+        let mut seen = Vec::new();
+        for _ in case.while_down {
+            let (status, _, problem) = get(gateway.addr, &path).await;
+            if status == 503 {
+                assert_eq!(problem["code"], "rate_limit_store_unavailable");
+            }
+            seen.push(status);
+        }
+        assert_eq!(seen, case.while_down, "{} against error replies", case.mode);
+        decisions += case.while_down.len();
+    }
+    assert_eq!(upstream.requests(), 5 + 2);
+    assert_eq!(metrics.rate_limit_fallback_count(), decisions as u64);
+
+    // Every decision sent one script call and got one error back; the only other commands
+    // are the client's connection set-up, whose error replies it ignores.
+    assert_eq!(fake.count("EVALSHA"), decisions, "{:?}", fake.commands());
+    assert!(
+        fake.commands()
+            .iter()
+            .all(|command| command == "EVALSHA" || command == "CLIENT SETINFO"),
+        "{:?}",
+        fake.commands()
+    );
+    wait_for("every error reply counted as a store error", || {
+        metrics.rate_limit_store_error_count() == decisions as u64
     })
     .await;
+    assert_eq!(metrics.rate_limit_breaker_state(), BREAKER_CLOSED);
     gateway.stop().await;
 }
