@@ -6,28 +6,15 @@
 mod common;
 mod redis_support;
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{split_response, start};
 use portcullis_telemetry::metrics::{BREAKER_CLOSED, BREAKER_OPEN};
+use portcullis_testkit::services::{shared_redis_reachable, SHARED_REDIS};
 use portcullis_testkit::{raw_request, MockUpstream};
 use redis_support::{ErroringRedis, RedisChild, SilentListener};
-
-const SHARED_REDIS: &str = "127.0.0.1:6379";
-
-fn shared_redis_reachable() -> bool {
-    let address: SocketAddr = SHARED_REDIS.parse().expect("address");
-    if TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("Redis is not reachable at {SHARED_REDIS} and CI=true: start redis-server");
-    }
-    eprintln!("SKIPPED: Redis not reachable at {SHARED_REDIS}; this test did not run");
-    false
-}
 
 /// A key prefix no other run uses.
 fn unique_prefix() -> String {

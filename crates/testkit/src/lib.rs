@@ -16,6 +16,7 @@ mod mock;
 mod mock_body;
 mod mock_serve;
 pub mod raw;
+pub mod services;
 mod tiny_server;
 
 pub use mock::{MockUpstream, MockUpstreamBuilder, RecordedRequest};

@@ -6,28 +6,16 @@
 //! * Leased (`store: redisLeased`): within an interval the instances may overshoot by what
 //!   they hold, at most lease size × instances.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::harness::{self, GatewayProcess, HttpClient};
 use crate::upstream;
+use portcullis_testkit::services::{shared_redis_reachable, SHARED_REDIS};
 
-const SHARED_REDIS: &str = "127.0.0.1:6379";
 const INSTANCES: usize = 3;
-
-fn shared_redis_reachable() -> bool {
-    let address: SocketAddr = SHARED_REDIS.parse().expect("address");
-    if TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("Redis is not reachable at {SHARED_REDIS} and CI=true: start redis-server");
-    }
-    eprintln!("SKIPPED: Redis not reachable at {SHARED_REDIS}; this test did not run");
-    false
-}
 
 /// A Redis key prefix no other run uses, so parallel runs never share a bucket.
 fn unique_prefix(test: &str) -> String {
