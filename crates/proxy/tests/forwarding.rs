@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{get, json, send, single_route, start, start_with};
+use common::{connect_http1, get, json, send, single_route, start, start_with};
 use http_body_util::{BodyExt, Full, StreamBody};
 use portcullis_telemetry::access_log::{AccessLog, Destination};
 use portcullis_telemetry::metrics::Metrics;
@@ -108,14 +108,7 @@ async fn chunked_body_over_the_limit_is_cut_off_with_413() {
         .header("x-tenant-id", "t")
         .body(body)
         .expect("request");
-    let stream = tokio::net::TcpStream::connect(gateway.addr)
-        .await
-        .expect("connect");
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(connection);
+    let mut sender = connect_http1(gateway.addr).await;
     let response = sender.send_request(request).await.expect("response");
     assert_eq!(response.status(), 413);
     gateway.stop().await;
@@ -153,14 +146,7 @@ routes:
         .header("host", "h")
         .body(StreamBody::new(futures_util::stream::iter(chunks)))
         .expect("request");
-    let stream = tokio::net::TcpStream::connect(gateway.addr)
-        .await
-        .expect("connect");
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(connection);
+    let mut sender = connect_http1(gateway.addr).await;
     let response = sender.send_request(request).await.expect("response");
     assert_eq!(response.status(), 200);
     let body = response
@@ -171,14 +157,7 @@ routes:
         .to_bytes();
     assert_eq!(json(&body)["bodyLength"], SIZE);
 
-    let stream = tokio::net::TcpStream::connect(gateway.addr)
-        .await
-        .expect("connect");
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(connection);
+    let mut sender = connect_http1(gateway.addr).await;
     let request = http::Request::get("/down")
         .header("host", "h")
         .body(Full::<Bytes>::default())

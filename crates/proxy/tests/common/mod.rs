@@ -147,19 +147,31 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 
 /// One request over a fresh HTTP/1.1 connection with hyper's client; returns the response
 /// with its body collected.
+/// A fresh HTTP/1.1 client connection to `addr`, its connection task spawned. Generic over
+/// the request body so streaming tests can send bodies of their own type.
+pub async fn connect_http1<B>(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to gateway");
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(connection);
+    sender
+}
+
 pub async fn send(
     addr: SocketAddr,
     request: http::Request<http_body_util::Full<bytes::Bytes>>,
 ) -> http::Response<bytes::Bytes> {
     use http_body_util::BodyExt;
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to gateway");
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(connection);
+    let mut sender = connect_http1(addr).await;
     let response = sender.send_request(request).await.expect("response");
     let (parts, body) = response.into_parts();
     let body = body.collect().await.expect("body").to_bytes();
