@@ -176,7 +176,6 @@ impl Installer {
             checksum: checksum.clone(),
             loaded_at: time::OffsetDateTime::now_utc(),
         });
-        metrics.set_config_info(config_version, &checksum);
         metrics.config_load(true);
         // The parser's transient trees are gone now; hand their pages back, on the blocking
         // pool since trimming a large heap takes milliseconds.
