@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Method, Response, Uri};
 use portcullis_error::{ErrorKind, GatewayError, PROBLEM_JSON};
-use portcullis_telemetry::access_log::AccessRecord;
+use portcullis_telemetry::access_log::{AccessRecord, Text, TraceId};
 use portcullis_telemetry::request_id::request_id_from;
 
 use crate::body::{BodyProgress, ResponseBody};
@@ -100,25 +100,30 @@ impl Completion {
         self.error = Some(portcullis_error::ErrorKind::UpstreamProtocolError.code());
     }
 
+    /// Copies what the log needs; short values stay inline in the record, so building it
+    /// allocates nothing (the writer thread does all formatting). Values are copied rather
+    /// than moved or shared: `uri` and an incoming request id are slices of hyper's read
+    /// buffer, and a record holding them in the queue would make hyper allocate a new buffer
+    /// for the next request on this connection.
     fn record(&mut self) -> AccessRecord {
+        let principal = self.principal.as_deref();
         AccessRecord {
             timestamp_ms: self.timestamp_ms,
-            request_id: self.request_id.to_str().unwrap_or_default().to_string(),
-            trace_id: hex_lower(&self.trace_id),
+            request_id: Text::from(self.request_id.to_str().unwrap_or_default()),
+            trace_id: Some(TraceId::from(self.trace_id)),
             route: self.route_name.take(),
-            tenant_id: self
-                .principal
-                .as_ref()
-                .and_then(|principal| principal.tenant_id.clone()),
+            tenant_id: principal
+                .and_then(|principal| principal.tenant_id.as_deref())
+                .map(Text::from),
             // The credential's id (API key id, signature keyid) or the subject; never a secret.
-            principal: self.principal.as_ref().map(|principal| {
-                match (&principal.method, &principal.key_id) {
-                    (portcullis_policy::AuthMethod::ApiKey, Some(key_id)) => key_id.clone(),
-                    _ => principal.subject.clone(),
-                }
+            principal: principal.map(|principal| {
+                Text::from(match (&principal.method, &principal.key_id) {
+                    (portcullis_policy::AuthMethod::ApiKey, Some(key_id)) => key_id.as_str(),
+                    _ => principal.subject.as_str(),
+                })
             }),
-            method: self.method.as_str().to_string(),
-            path: self.uri.path().to_string(),
+            method: Text::from(self.method.as_str()),
+            path: Text::from(self.uri.path()),
             status: self.status,
             upstream: self.upstream.take(),
             upstream_version: self.upstream_version.take(),
@@ -184,13 +189,13 @@ pub(crate) fn record_refused_head(connection: &ConnectionContext, error: &hyper:
     let request_id = request_id_from(None);
     gateway.access_log.log(AccessRecord {
         timestamp_ms: unix_millis(),
-        request_id: request_id.to_str().unwrap_or_default().to_string(),
-        trace_id: String::new(),
+        request_id: Text::from(request_id.to_str().unwrap_or_default()),
+        trace_id: None,
         route: None,
         tenant_id: None,
         principal: None,
-        method: "-".to_string(),
-        path: "-".to_string(),
+        method: Text::from("-"),
+        path: Text::from("-"),
         status,
         upstream: None,
         upstream_version: None,
@@ -209,16 +214,6 @@ fn unix_millis() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as u64)
         .unwrap_or(0)
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
 }
 
 /// THE error renderer: status from the one table, `application/problem+json` carrying the
@@ -246,17 +241,4 @@ pub(crate) fn error_response(
         headers.insert(http::header::WWW_AUTHENTICATE, challenge);
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trace_ids_render_as_lower_hex() {
-        let mut id = [0u8; 16];
-        id[0] = 0xab;
-        id[15] = 0x0f;
-        assert_eq!(hex_lower(&id), "ab00000000000000000000000000000f");
-    }
 }

@@ -9,8 +9,10 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue, Method};
-use portcullis_telemetry::access_log::{AccessLog, AccessRecord};
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use portcullis_telemetry::access_log::{
+    AccessLog, AccessRecord, LineFormatter, Text, TraceId, INLINE_CAPACITY,
+};
 use portcullis_telemetry::metrics::Metrics;
 use portcullis_telemetry::request_id::request_id_from;
 use portcullis_telemetry::trace::TraceContext;
@@ -95,13 +97,13 @@ fn logging_a_record_does_not_allocate() {
         AccessLog::start_with_writer(Box::new(std::io::sink()), 64, Metrics::new()).expect("start");
     let record = AccessRecord {
         timestamp_ms: 0,
-        request_id: "req".to_owned(),
-        trace_id: "trace".to_owned(),
+        request_id: Text::from("req"),
+        trace_id: Some(TraceId::from([7; 16])),
         route: Some(Arc::from("orders")),
         tenant_id: None,
         principal: None,
-        method: "GET".to_owned(),
-        path: "/".to_owned(),
+        method: Text::from("GET"),
+        path: Text::from("/"),
         status: 200,
         upstream: None,
         upstream_version: None,
@@ -118,4 +120,80 @@ fn logging_a_record_does_not_allocate() {
     assert_eq!(count, 0);
     drop(record);
     guard.finish();
+}
+
+/// What the proxy does per request: copy the request's values into a record. Values up to
+/// the inline capacity (a generated request id, a method, a typical path, tenant and key
+/// id) cost no allocation; longer ones one each.
+#[test]
+fn building_a_record_from_request_values_does_not_allocate() {
+    let request_id = request_id_from(None);
+    let method = Method::POST;
+    let uri = Uri::from_static("/v1/tenants/acme/orders/12345/items?expand=all");
+    let tenant = String::from("tenant_abc");
+    let route: Arc<str> = Arc::from("orders");
+    let (count, record) = allocations_during(|| AccessRecord {
+        timestamp_ms: 1,
+        request_id: Text::from(request_id.to_str().unwrap_or_default()),
+        trace_id: Some(TraceId::from([1; 16])),
+        route: Some(Arc::clone(&route)),
+        tenant_id: Some(Text::from(tenant.as_str())),
+        principal: Some(Text::from("key-7")),
+        method: Text::from(method.as_str()),
+        path: Text::from(uri.path()),
+        status: 201,
+        upstream: None,
+        upstream_version: None,
+        latency_ms: 1.0,
+        rate_limited: false,
+        config_version: 1,
+        client_addr: "127.0.0.1:1".parse().expect("address"),
+        bytes_in: 0,
+        bytes_out: 0,
+        error: None,
+    });
+    assert_eq!(count, 0);
+    assert_eq!(record.path, uri.path());
+    let long = "x".repeat(INLINE_CAPACITY + 1);
+    let (count, _) = allocations_during(|| Text::from(long.as_str()));
+    assert_eq!(count, 1);
+}
+
+/// The writer thread formats records into a reused buffer: no allocation per line once
+/// the buffer has grown.
+#[test]
+fn formatting_a_line_does_not_allocate() {
+    let record = AccessRecord {
+        timestamp_ms: 1_714_564_800_123,
+        request_id: Text::from("req_1"),
+        trace_id: Some(TraceId::from([0xab; 16])),
+        route: Some(Arc::from("orders")),
+        tenant_id: Some(Text::from("tenant \"quoted\"\n")),
+        principal: None,
+        method: Text::from("GET"),
+        path: Text::copy_from(b"/caf\xe9"),
+        status: 200,
+        upstream: Some(Arc::from("api")),
+        upstream_version: None,
+        latency_ms: 12.345678,
+        rate_limited: false,
+        config_version: 9,
+        client_addr: "[::1]:8080".parse().expect("address"),
+        bytes_in: 10,
+        bytes_out: 1024,
+        error: Some("upstream_timeout"),
+    };
+    let mut formatter = LineFormatter::new();
+    let mut output = Vec::with_capacity(64 * 1024);
+    formatter
+        .write_line(&mut output, &record)
+        .expect("write to a Vec");
+    let (count, ()) = allocations_during(|| {
+        for _ in 0..100 {
+            formatter
+                .write_line(&mut output, &record)
+                .expect("write to a Vec");
+        }
+    });
+    assert_eq!(count, 0);
 }

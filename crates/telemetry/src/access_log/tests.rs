@@ -30,13 +30,16 @@ const EVERY_KEY: [&str; 18] = [
 fn record(request_id: &str) -> AccessRecord {
     AccessRecord {
         timestamp_ms: 1_714_564_800_123,
-        request_id: request_id.to_owned(),
-        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+        request_id: Text::from(request_id),
+        trace_id: Some(TraceId::from_bytes([
+            0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e,
+            0x47, 0x36,
+        ])),
         route: Some("checkout-orders".into()),
-        tenant_id: Some("tenant_abc".to_owned()),
-        principal: Some("key-7".to_owned()),
-        method: "POST".to_owned(),
-        path: "/v1/orders".to_owned(),
+        tenant_id: Some(Text::from("tenant_abc")),
+        principal: Some(Text::from("key-7")),
+        method: Text::from("POST"),
+        path: Text::from("/v1/orders"),
         status: 201,
         upstream: Some("checkout-api".into()),
         upstream_version: Some("stable".into()),
@@ -48,6 +51,62 @@ fn record(request_id: &str) -> AccessRecord {
         bytes_out: 1024,
         error: None,
     }
+}
+
+#[test]
+fn trace_ids_round_trip() {
+    let bytes: [u8; 16] = std::array::from_fn(|index| index as u8 * 17);
+    assert_eq!(TraceId::from(bytes).to_bytes(), bytes);
+}
+
+fn formatted(record: &AccessRecord) -> String {
+    let mut line = Vec::new();
+    LineFormatter::new().format(record, &mut line);
+    String::from_utf8(line).expect("UTF-8 line")
+}
+
+/// The exact bytes of a line, pinned independently of any serializer.
+#[test]
+fn lines_keep_their_exact_format() {
+    assert_eq!(
+        formatted(&record("req_1")),
+        concat!(
+            r#"{"timestamp":"2024-05-01T12:00:00.123Z","requestId":"req_1","#,
+            r#""traceId":"4bf92f3577b34da6a3ce929d0e0e4736","route":"checkout-orders","#,
+            r#""tenantId":"tenant_abc","principal":"key-7","method":"POST","path":"/v1/orders","#,
+            r#""status":201,"upstream":"checkout-api","upstreamVersion":"stable","#,
+            r#""latencyMs":84.0,"rateLimited":false,"configVersion":42,"#,
+            r#""clientAddr":"127.0.0.1:50000","bytesIn":12,"bytesOut":1024,"error":null}"#,
+            "\n"
+        )
+    );
+    let refused = AccessRecord {
+        trace_id: None,
+        route: None,
+        tenant_id: None,
+        principal: None,
+        method: Text::from("-"),
+        path: Text::from("-"),
+        status: 431,
+        upstream: None,
+        upstream_version: None,
+        latency_ms: 0.0,
+        rate_limited: true,
+        client_addr: "[2001:db8::7]:443".parse().expect("address"),
+        error: Some("headers_too_large"),
+        ..record("req_2")
+    };
+    assert_eq!(
+        formatted(&refused),
+        concat!(
+            r#"{"timestamp":"2024-05-01T12:00:00.123Z","requestId":"req_2","traceId":"","#,
+            r#""route":null,"tenantId":null,"principal":null,"method":"-","path":"-","#,
+            r#""status":431,"upstream":null,"upstreamVersion":null,"latencyMs":0.0,"#,
+            r#""rateLimited":true,"configVersion":42,"clientAddr":"[2001:db8::7]:443","#,
+            r#""bytesIn":12,"bytesOut":1024,"error":"headers_too_large"}"#,
+            "\n"
+        )
+    );
 }
 
 /// A writer tests can read back.
