@@ -4,7 +4,8 @@
 //! CONTRACT: the public items below are used by the binary and `portcullis-admin`; keep
 //! their signatures (add freely).
 //!
-//! Layout: `server` (accept, limits, TLS, protocols, shutdown) hands each request to
+//! Layout: `server` (accept, limits, TLS, protocols, shutdown) reads HTTP/1 through the
+//! `framing` guard (malformed or ambiguous framing never reaches hyper) and hands each request to
 //! `pipeline`, which runs the phases of DESIGN §5 using `ingress`, `route`, `shape`,
 //! `forward` and `respond`; `upstream` owns the pools and the forwarding call.
 
@@ -12,6 +13,7 @@ mod auth;
 mod body;
 pub mod cidr;
 mod forward;
+pub mod framing;
 mod gateway;
 mod headers;
 mod ingress;

@@ -24,7 +24,7 @@ use crate::headers::{is_upgrade_request, strip_hop_by_hop, strip_internal};
 use crate::respond::{error_response, Completion, X_REQUEST_ID};
 use crate::server::ConnectionContext;
 use crate::upstream::UpstreamBody;
-use crate::{ingress, ratelimit, route, shape};
+use crate::{framing, ingress, ratelimit, route, shape};
 
 /// A failed phase, with the `Allow` value when the failure is a 405.
 struct Rejection {
@@ -64,6 +64,16 @@ pub(crate) async fn handle(
     let listener = &connection.listener;
     let installed = listener.gateway.load();
     let (mut parts, body) = request.into_parts();
+
+    // The framing guard's stand-in for a message it refused: answered here, never forwarded.
+    let config_version = installed
+        .as_ref()
+        .map(|loaded| loaded.loaded.config_version);
+    if let Some(response) = framing::answer_refusal(&connection, &parts, started, config_version) {
+        return Ok(response);
+    }
+    // The guard holds the bytes behind a request that may switch protocols until it knows.
+    let upgrade_watch = framing::UpgradeWatch::start(&connection, &parts);
 
     // Ingress.
     let request_id = request_id_from(parts.headers.get(&X_REQUEST_ID));
@@ -107,7 +117,12 @@ pub(crate) async fn handle(
         client_ip,
     };
     match request.proxy(parts, body, &mut completion).await {
-        Ok(response) => Ok(upstream_response(response, &request_id, completion)),
+        Ok(response) => {
+            if let Some(watch) = upgrade_watch {
+                watch.finish(response.status());
+            }
+            Ok(upstream_response(response, &request_id, completion))
+        }
         Err(rejection) => {
             let mut response = error_response(&rejection.error, rejection.allow, completion);
             if let Some(headers) = rejection.rate_limit_headers {

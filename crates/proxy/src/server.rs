@@ -1,5 +1,6 @@
 //! Listeners: accept, connection limits, TLS, HTTP/1.1 + HTTP/2 (h2c prior knowledge on
-//! plain TCP, ALPN on TLS), and graceful shutdown.
+//! plain TCP, ALPN on TLS), and graceful shutdown. HTTP/1 is read through the framing guard
+//! (`crate::framing`): plain TCP always, TLS unless ALPN chose `h2`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,6 +17,8 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 use crate::cidr::Cidr;
+use crate::framing::io::Guard;
+use crate::framing::{self, Limits, Tracker};
 use crate::gateway::Gateway;
 use crate::{pipeline, respond, tls, ProxyError};
 
@@ -83,6 +86,8 @@ pub(crate) struct ConnectionContext {
     pub(crate) peer: SocketAddr,
     /// The verified TLS client certificate's identities, set once after the handshake.
     pub(crate) client_identity: std::sync::OnceLock<portcullis_policy::mtls::ClientIdentity>,
+    /// What the framing guard and the pipeline tell each other (refusals, protocol switches).
+    pub(crate) framing: framing::Shared,
 }
 
 struct BoundListener {
@@ -93,6 +98,41 @@ struct BoundListener {
     builder: Arc<auto::Builder<TokioExecutor>>,
     connection_permits: Arc<Semaphore>,
     handshake_timeout: Duration,
+    head_limits: HeadLimits,
+}
+
+/// The framing guard's settings for one listener.
+#[derive(Debug, Clone, Copy)]
+struct HeadLimits {
+    limits: Limits,
+    /// The guard's buffer grows up to this: hyper's largest read, and room for a whole head.
+    buffer: usize,
+    /// hyper's head timeout, which the guard applies to the first head (see `Guard`).
+    timeout: Duration,
+}
+
+impl HeadLimits {
+    fn of(listener: &portcullis_config::Listener) -> HeadLimits {
+        let max_header_bytes = (listener.max_header_bytes as usize).max(1);
+        HeadLimits {
+            limits: Limits {
+                max_header_bytes,
+                max_headers: (listener.max_headers as usize).max(1),
+            },
+            buffer: max_header_bytes.max(MIN_HEADER_BUFFER),
+            timeout: head_timeout(listener),
+        }
+    }
+
+    fn guard<T>(&self, io: T, context: &Arc<ConnectionContext>) -> Guard<T, ConnectionContext> {
+        Guard::new(
+            io,
+            Arc::clone(context),
+            Tracker::new(self.limits),
+            self.buffer,
+            Some(self.timeout),
+        )
+    }
 }
 
 impl std::fmt::Debug for BoundListener {
@@ -113,24 +153,29 @@ pub struct Server {
     drain: Arc<DrainState>,
 }
 
-fn protocol_builder(listener: &portcullis_config::Listener) -> auto::Builder<TokioExecutor> {
-    let header_bytes = (listener.max_header_bytes as usize).max(MIN_HEADER_BUFFER);
-    let max_headers = (listener.max_headers as usize).max(1);
-    // hyper's head timer also runs while an idle keep-alive connection waits for its next
-    // request, so the shorter of the two timeouts bounds both the head and the idle time.
-    let head_timeout = Duration::from_millis(
+/// hyper's head timer also runs while an idle keep-alive connection waits for its next
+/// request, so the shorter of the two timeouts bounds both the head and the idle time.
+fn head_timeout(listener: &portcullis_config::Listener) -> Duration {
+    Duration::from_millis(
         listener
             .header_read_timeout_ms
             .min(listener.idle_timeout_ms)
             .max(1),
-    );
+    )
+}
+
+fn protocol_builder(listener: &portcullis_config::Listener) -> auto::Builder<TokioExecutor> {
+    let header_bytes = (listener.max_header_bytes as usize).max(MIN_HEADER_BUFFER);
+    let max_headers = (listener.max_headers as usize).max(1);
+    let head_timeout = head_timeout(listener);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(head_timeout)
         .max_headers(max_headers)
-        // A head that does not fit the read buffer is answered 431 by hyper.
+        // The framing guard answers 431 for a head over `maxHeaderBytes` (and over
+        // `maxHeaders` fields) before hyper sees it; hyper's own limits stay as a backstop.
         .max_buf_size(header_bytes)
         .keep_alive(true);
     builder
@@ -205,6 +250,7 @@ impl Server {
                     (listener.max_connections as usize).max(1),
                 )),
                 handshake_timeout: Duration::from_millis(listener.header_read_timeout_ms.max(1)),
+                head_limits: HeadLimits::of(listener),
             });
         }
         Ok(Server {
@@ -280,10 +326,12 @@ async fn accept_loop(listener: BoundListener, graceful: &GracefulShutdown) {
                 listener: Arc::clone(&listener.context),
                 peer,
                 client_identity: std::sync::OnceLock::new(),
+                framing: framing::Shared::default(),
             }),
             builder: Arc::clone(&listener.builder),
             tls: listener.tls.clone(),
             handshake_timeout: listener.handshake_timeout,
+            head_limits: listener.head_limits,
             watcher: graceful.watcher(),
             _permit: permit,
         };
@@ -296,6 +344,7 @@ struct ConnectionTask {
     builder: Arc<auto::Builder<TokioExecutor>>,
     tls: Option<TlsAcceptor>,
     handshake_timeout: Duration,
+    head_limits: HeadLimits,
     watcher: Watcher,
     /// Released when the connection ends.
     _permit: OwnedSemaphorePermit,
@@ -308,9 +357,10 @@ impl ConnectionTask {
         let service = service_fn(move |request| pipeline::handle(Arc::clone(&context), request));
         match &self.tls {
             None => {
+                let guarded = self.head_limits.guard(stream, &self.context);
                 let connection = self
                     .builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    .serve_connection_with_upgrades(TokioIo::new(guarded), service);
                 drive(connection, &self.context, self.watcher, &mut hard_stop).await;
             }
             Some(acceptor) => {
@@ -330,10 +380,19 @@ impl ConnectionTask {
                 if let Some(identity) = crate::auth::mtls::peer_identity(stream.get_ref().1) {
                     let _ = self.context.client_identity.set(identity);
                 }
-                let connection = self
-                    .builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service);
-                drive(connection, &self.context, self.watcher, &mut hard_stop).await;
+                // HTTP/2 frames its own messages: only HTTP/1 goes through the guard.
+                if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    let connection = self
+                        .builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    drive(connection, &self.context, self.watcher, &mut hard_stop).await;
+                } else {
+                    let guarded = self.head_limits.guard(stream, &self.context);
+                    let connection = self
+                        .builder
+                        .serve_connection_with_upgrades(TokioIo::new(guarded), service);
+                    drive(connection, &self.context, self.watcher, &mut hard_stop).await;
+                }
             }
         }
     }
@@ -354,7 +413,9 @@ async fn drive<C>(
         result = connection => {
             if let Err(error) = result {
                 tracing::debug!(peer = %context.peer, %error, "connection ended with an error");
-                // hyper refused a request before the pipeline saw it: log it all the same.
+                // hyper refused a request before the pipeline saw it (a head timeout; on
+                // HTTP/2 connections, or should hyper refuse something the framing guard
+                // passed, a parse error): log it all the same.
                 if let Some(error) = error.downcast_ref::<hyper::Error>() {
                     respond::record_refused_head(context, error);
                 }
