@@ -65,10 +65,15 @@ fn with_runtime(
     worker_threads: Option<usize>,
     body: impl FnOnce(&tokio::runtime::Runtime) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // One worker thread runs a current-thread runtime: the same single event loop, without the
+    // work-stealing scheduler's cross-thread bookkeeping on every wake-up.
+    let mut builder = match worker_threads {
+        Some(0 | 1) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
     builder.enable_all().thread_name("portcullis-worker");
-    if let Some(threads) = worker_threads {
-        builder.worker_threads(threads.max(1));
+    if let Some(threads) = worker_threads.filter(|&threads| threads > 1) {
+        builder.worker_threads(threads);
     }
     let runtime = builder.build().map_err(|error| {
         anyhow::anyhow!("cannot start the async runtime: {error}; check the process's thread limit")

@@ -174,7 +174,7 @@ impl Body for ResponseBody {
             ContentProjection::Upstream { body } => match body.poll_frame(cx) {
                 Poll::Ready(Some(Err(error))) => {
                     this.completion.upstream_body_failed();
-                    return Poll::Ready(Some(Err(Box::new(error))));
+                    return Poll::Ready(Some(Err(error)));
                 }
                 Poll::Ready(Some(Ok(frame))) => Some(frame),
                 Poll::Ready(None) => None,

@@ -1,20 +1,23 @@
 //! Hop-by-hop and internal header handling, in both directions.
 
-use http::header::{CONNECTION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use http::header::{
+    CONNECTION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Version};
 
 /// Headers that describe one connection, never the message (RFC 9110 §7.6.1), plus the
-/// legacy `Keep-Alive` and `Proxy-Connection`.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authenticate",
-    "proxy-authorization",
+/// legacy `Keep-Alive` and `Proxy-Connection`. Parsed names, not strings: removing by
+/// `&str` would parse and hash each name again on every request, in both directions.
+static HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
 ];
 
 /// Prefix of headers the gateway owns; a client may not set them.
@@ -44,11 +47,16 @@ pub fn is_upgrade_request(version: Version, method: &Method, headers: &HeaderMap
 /// protocol switch can pass through. With `keep_te_trailers`, `TE: trailers` survives
 /// (the only TE value that is end-to-end in meaning; gRPC needs it).
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, keep_te_trailers: bool) {
+    // The common message carries none of them: one pass over the names, no lookups.
+    // (Everything `Connection` names is only looked at when `Connection` is present.)
+    if !keep_upgrade && !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     // Only allocate when `Connection` names something outside the fixed list.
     let named_extra = connection_tokens(headers).any(|token| {
         !HOP_BY_HOP
             .iter()
-            .any(|known| token.eq_ignore_ascii_case(known))
+            .any(|known| token.eq_ignore_ascii_case(known.as_str()))
             && !token.eq_ignore_ascii_case("close")
     });
     if named_extra {
@@ -66,8 +74,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, keep_te_tra
         && headers
             .get(TE)
             .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    for name in HOP_BY_HOP {
-        if keep_upgrade && name == "upgrade" {
+    for name in &HOP_BY_HOP {
+        if keep_upgrade && name == UPGRADE {
             continue;
         }
         headers.remove(name);

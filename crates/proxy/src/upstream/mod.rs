@@ -17,6 +17,9 @@
 
 mod balance;
 mod body;
+mod chunked;
+mod lean;
+mod pool;
 mod target;
 
 use std::collections::HashMap;
@@ -29,13 +32,15 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::uri::{Parts, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
-use hyper::body::Incoming;
+use http_body::Body as _;
 use portcullis_error::{ErrorKind, GatewayError, Phase};
 use portcullis_router::{CompiledUpstream, Snapshot, UpstreamTarget};
 use portcullis_telemetry::metrics::Metrics;
 
 pub use body::UpstreamBody;
-use target::{RequestGuard, TargetState};
+use body::UpstreamResponseBody;
+use pool::{PoolError, Reusable};
+use target::{RequestGuard, TargetState, UpstreamClient};
 
 /// Error type of the bodies the proxy streams.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -122,15 +127,17 @@ impl Upstreams {
     /// upstream latency and connect failures. The caller applies the route timeout (504).
     ///
     /// The endpoint counts as busy until the response headers arrive; use
-    /// [`Upstreams::forward_streaming`] to keep it busy until the body is finished.
+    /// [`Upstreams::forward_streaming`] to keep it busy until the body is finished. The
+    /// connection returns to its pool when the body has been read to the end.
     pub async fn forward(
         &self,
         upstream: &CompiledUpstream,
         target: &UpstreamTarget,
         request: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, GatewayError> {
-        let (response, _guard) = self.send(upstream, target, request).await?;
-        Ok(response)
+    ) -> Result<Response<UpstreamBody>, GatewayError> {
+        let (response, guard, reusable) = self.send(upstream, target, request).await?;
+        drop(guard);
+        Ok(response.map(|body| UpstreamBody::new(body, None, reusable)))
     }
 
     /// Like [`Upstreams::forward`], but the endpoint's outstanding-request count (and the
@@ -142,8 +149,8 @@ impl Upstreams {
         target: &UpstreamTarget,
         request: Request<ProxyBody>,
     ) -> Result<Response<UpstreamBody>, GatewayError> {
-        let (response, guard) = self.send(upstream, target, request).await?;
-        Ok(response.map(|body| UpstreamBody::new(body, guard)))
+        let (response, guard, reusable) = self.send(upstream, target, request).await?;
+        Ok(response.map(|body| UpstreamBody::new(body, Some(guard), reusable)))
     }
 
     /// Outstanding requests per endpoint authority of `pool_key`, in config order
@@ -177,11 +184,65 @@ impl Upstreams {
         upstream: &CompiledUpstream,
         target: &UpstreamTarget,
         mut request: Request<ProxyBody>,
-    ) -> Result<(Response<Incoming>, RequestGuard), GatewayError> {
+    ) -> Result<
+        (
+            Response<UpstreamResponseBody>,
+            RequestGuard,
+            Option<Reusable>,
+        ),
+        GatewayError,
+    > {
         let state = self.state_for(upstream, target);
         let guard = state.admit()?;
-        let endpoint = guard.endpoint();
+        let started = Instant::now();
+        let sent = match guard.pool() {
+            Some(pools) => {
+                // HTTP/1.1 takes the origin-form target the pipeline built; an upstream
+                // still needs a `Host` when the client sent none (HTTP/1.0).
+                if !request.headers().contains_key(http::header::HOST) {
+                    if let Ok(host) =
+                        http::HeaderValue::from_str(&guard.endpoint().endpoint.authority)
+                    {
+                        request.headers_mut().insert(http::header::HOST, host);
+                    }
+                }
+                *request.version_mut() = http::Version::HTTP_11;
+                let bodyless = request.body().is_end_stream()
+                    && !request.headers().contains_key(http::header::UPGRADE);
+                let sent = if bodyless {
+                    let head = lean::encode_head(&request);
+                    let method = request.method().clone();
+                    drop(request);
+                    pools
+                        .lean
+                        .send(head, &method)
+                        .await
+                        .map(|response| (response.map(UpstreamResponseBody::Lean), None))
+                } else {
+                    pools.hyper.send(request).await.map(|(response, reusable)| {
+                        (response.map(UpstreamResponseBody::Hyper), reusable)
+                    })
+                };
+                sent.map_err(|error| classify_pool(&state, guard.endpoint(), error))
+            }
+            None => {
+                let UpstreamClient::Http2(client) = &state.client else {
+                    unreachable!("a target without HTTP/1.1 pools has an HTTP/2 client");
+                };
+                Self::send_http2(&state, client, guard.endpoint(), request).await
+            }
+        };
+        let (response, reusable) = sent?;
+        state.metrics.observe_latency(started.elapsed());
+        Ok((response, guard, reusable))
+    }
 
+    async fn send_http2(
+        state: &TargetState,
+        client: &target::Http2Client,
+        endpoint: &target::EndpointState,
+        mut request: Request<ProxyBody>,
+    ) -> Result<(Response<UpstreamResponseBody>, Option<Reusable>), GatewayError> {
         let path_and_query = std::mem::take(request.uri_mut())
             .into_parts()
             .path_and_query
@@ -195,14 +256,9 @@ impl Upstreams {
             GatewayError::gateway(ErrorKind::Internal, Phase::Forward)
         })?;
         *request.version_mut() = state.version;
-
-        let started = Instant::now();
-        match state.client.request(request).await {
-            Ok(response) => {
-                state.metrics.observe_latency(started.elapsed());
-                Ok((response, guard))
-            }
-            Err(error) => Err(classify(&state, guard.endpoint(), &error)),
+        match client.request(request).await {
+            Ok(response) => Ok((response.map(UpstreamResponseBody::Hyper), None)),
+            Err(error) => Err(classify(state, endpoint, &error)),
         }
     }
 
@@ -229,7 +285,52 @@ impl Upstreams {
     }
 }
 
-/// Map a client error to the gateway's error, counting connect failures.
+/// Map an HTTP/1.1 pool error to the gateway's error, counting connect failures.
+fn classify_pool(
+    state: &TargetState,
+    endpoint: &target::EndpointState,
+    error: PoolError,
+) -> GatewayError {
+    match error {
+        PoolError::Connect(error) => {
+            state.metrics.connect_failure();
+            tracing::warn!(
+                pool_key = %state.pool_key,
+                endpoint = %endpoint.endpoint.authority,
+                %error,
+                "upstream connect failed"
+            );
+            GatewayError::upstream(ErrorKind::UpstreamConnectFailed)
+        }
+        PoolError::Request(error) => request_failure(state, endpoint, &error),
+        PoolError::Lean(error) => request_failure(state, endpoint, &error),
+    }
+}
+
+/// A request that failed after it was handed to a connection: the body wrapper's own
+/// verdict (size limit, client gone) when there is one, else the upstream's fault.
+fn request_failure(
+    state: &TargetState,
+    endpoint: &target::EndpointState,
+    error: &(dyn std::error::Error + 'static),
+) -> GatewayError {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(verdict) = cause.downcast_ref::<GatewayError>() {
+            return verdict.clone();
+        }
+        source = cause.source();
+    }
+    tracing::warn!(
+        pool_key = %state.pool_key,
+        endpoint = %endpoint.endpoint.authority,
+        error = %error_chain(error),
+        "upstream request failed"
+    );
+    GatewayError::upstream(ErrorKind::UpstreamProtocolError)
+}
+
+/// Map an HTTP/2 client error to the gateway's error, counting connect failures.
 fn classify(
     state: &TargetState,
     endpoint: &target::EndpointState,
@@ -245,22 +346,7 @@ fn classify(
         );
         return GatewayError::upstream(ErrorKind::UpstreamConnectFailed);
     }
-    // A request body wrapper (size limit, client gone) reports its own verdict; pass it on
-    // instead of blaming the upstream.
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(verdict) = cause.downcast_ref::<GatewayError>() {
-            return verdict.clone();
-        }
-        source = cause.source();
-    }
-    tracing::warn!(
-        pool_key = %state.pool_key,
-        endpoint = %endpoint.endpoint.authority,
-        error = %error_chain(error),
-        "upstream request failed"
-    );
-    GatewayError::upstream(ErrorKind::UpstreamProtocolError)
+    request_failure(state, endpoint, error)
 }
 
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

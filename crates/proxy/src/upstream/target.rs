@@ -22,9 +22,30 @@ use portcullis_router::{CompiledUpstream, Endpoint, UpstreamTarget};
 use portcullis_telemetry::metrics::{Metrics, UpstreamMetrics};
 
 use super::balance;
+use super::lean::LeanPool;
+use super::pool::EndpointPool;
 use super::ProxyBody;
 
-pub(crate) type UpstreamClient = Client<HttpConnector, ProxyBody>;
+/// hyper-util's pooled client, kept for HTTP/2 upstreams: one multiplexed connection per
+/// endpoint, so its per-request overhead is not what HTTP/1.1's pool would pay.
+pub(crate) type Http2Client = Client<HttpConnector, ProxyBody>;
+
+/// The two kinds of HTTP/1.1 connection one endpoint keeps.
+#[derive(Debug, Clone)]
+pub(crate) struct Http1Pools {
+    /// hyper's client connections: requests with a body, and upgrades.
+    pub(crate) hyper: Arc<EndpointPool>,
+    /// Raw connections for requests without a body.
+    pub(crate) lean: Arc<LeanPool>,
+}
+
+/// How requests reach the endpoints of a target.
+#[derive(Debug, Clone)]
+pub(crate) enum UpstreamClient {
+    /// The keep-alive pools of each endpoint, in the order of `TargetState::endpoints`.
+    Http1(Vec<Http1Pools>),
+    Http2(Box<Http2Client>),
+}
 
 /// The settings a client is built from; a change rebuilds the client (and its pool).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +64,26 @@ impl ClientSettings {
         }
     }
 
-    fn build_client(&self) -> UpstreamClient {
+    fn endpoint_pools(&self, endpoint: &Endpoint) -> Http1Pools {
+        let max_idle = self.pool.max_idle_per_endpoint as usize;
+        let idle_timeout = Duration::from_millis(self.pool.idle_timeout_ms);
+        Http1Pools {
+            hyper: Arc::new(EndpointPool::new(
+                endpoint.authority.clone(),
+                self.connect_timeout,
+                max_idle,
+                idle_timeout,
+            )),
+            lean: Arc::new(LeanPool::new(
+                endpoint.authority.clone(),
+                self.connect_timeout,
+                max_idle,
+                idle_timeout,
+            )),
+        }
+    }
+
+    fn build_http2_client(&self) -> Http2Client {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(self.connect_timeout));
         connector.set_nodelay(true);
@@ -54,7 +94,7 @@ impl ClientSettings {
             // Without a timer the pool never evicts idle connections.
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
-            .http2_only(self.protocol == UpstreamProtocol::Http2);
+            .http2_only(true);
         builder.build(connector)
     }
 }
@@ -104,15 +144,29 @@ impl TargetState {
         metrics: &Metrics,
     ) -> TargetState {
         let settings = ClientSettings::of(upstream);
-        let client = match previous {
-            Some(previous) if previous.settings == settings => previous.client.clone(),
-            _ => settings.build_client(),
-        };
-        let endpoints = target
+        let endpoints: Vec<Arc<EndpointState>> = target
             .endpoints
             .iter()
             .filter_map(|endpoint| endpoint_state(&target.pool_key, endpoint, previous))
             .collect();
+        // Idle connections survive the swap unless the settings they were made with changed.
+        let reusable = previous.filter(|previous| previous.settings == settings);
+        let client = match (settings.protocol, reusable) {
+            (UpstreamProtocol::Http1, _) => UpstreamClient::Http1(
+                endpoints
+                    .iter()
+                    .map(|state| {
+                        reusable
+                            .and_then(|previous| previous.pool_of(&state.endpoint))
+                            .unwrap_or_else(|| settings.endpoint_pools(&state.endpoint))
+                    })
+                    .collect(),
+            ),
+            (UpstreamProtocol::Http2, Some(previous)) => previous.client.clone(),
+            (UpstreamProtocol::Http2, None) => {
+                UpstreamClient::Http2(Box::new(settings.build_http2_client()))
+            }
+        };
         let version = match settings.protocol {
             UpstreamProtocol::Http1 => Version::HTTP_11,
             UpstreamProtocol::Http2 => Version::HTTP_2,
@@ -132,6 +186,18 @@ impl TargetState {
             in_flight: service_in_flight,
             metrics: metrics.upstream(&upstream.service),
         }
+    }
+
+    /// The HTTP/1.1 pools of `endpoint`, if this state has them.
+    fn pool_of(&self, endpoint: &Endpoint) -> Option<Http1Pools> {
+        let UpstreamClient::Http1(pools) = &self.client else {
+            return None;
+        };
+        let index = self
+            .endpoints
+            .iter()
+            .position(|state| state.endpoint == *endpoint)?;
+        pools.get(index).cloned()
     }
 
     /// Admit one request: enforce the concurrency limit (fail fast, never queue) and pick
@@ -212,6 +278,14 @@ pub(crate) struct RequestGuard {
 impl RequestGuard {
     pub(crate) fn endpoint(&self) -> &EndpointState {
         &self.state.endpoints[self.endpoint]
+    }
+
+    /// The HTTP/1.1 pools of the chosen endpoint (`None` on an HTTP/2 target).
+    pub(crate) fn pool(&self) -> Option<&Http1Pools> {
+        match &self.state.client {
+            UpstreamClient::Http1(pools) => pools.get(self.endpoint),
+            UpstreamClient::Http2(_) => None,
+        }
     }
 }
 

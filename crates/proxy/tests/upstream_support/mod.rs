@@ -8,7 +8,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Empty, Full};
-use hyper::body::Incoming;
 use portcullis_config::{load_str, Format};
 use portcullis_error::GatewayError;
 use portcullis_proxy::upstream::{ProxyBody, Upstreams};
@@ -67,7 +66,7 @@ impl Fixture {
     pub async fn forward(
         &self,
         request: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, GatewayError> {
+    ) -> Result<Response<portcullis_proxy::upstream::UpstreamBody>, GatewayError> {
         self.upstreams
             .forward(self.upstream(), self.target(), request)
             .await
