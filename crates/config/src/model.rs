@@ -1021,7 +1021,7 @@ pub fn default_access_log_path() -> String {
     "stdout".to_string()
 }
 pub fn default_access_log_queue() -> u32 {
-    65_536
+    16_384
 }
 fn default_true() -> bool {
     true

@@ -67,7 +67,8 @@ pub struct ServeArgs {
     /// Do not watch the file; reload only on SIGHUP.
     #[arg(long)]
     pub no_watch: bool,
-    /// Runtime worker threads (default: one per core).
+    /// Runtime worker threads (default: one per core). With 1, everything runs on one
+    /// event-loop thread (a current-thread runtime), plus the access-log writer.
     #[arg(long, env = "PORTCULLIS_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
 }
@@ -89,7 +90,8 @@ pub struct QuickstartArgs {
     /// How long Ctrl-C waits for in-flight requests.
     #[arg(long, default_value_t = 5)]
     pub drain_seconds: u64,
-    /// Runtime worker threads (default: one per core).
+    /// Runtime worker threads (default: one per core). With 1, everything runs on one
+    /// event-loop thread (a current-thread runtime), plus the access-log writer.
     #[arg(long)]
     pub worker_threads: Option<usize>,
 }

@@ -42,7 +42,7 @@ pub(crate) fn validate_settings(config: &Config, issues: &mut Issues) {
     if config.access_log.queue_capacity == 0 {
         issues.error(
             "accessLog.queueCapacity",
-            "queueCapacity 0 would drop every record: use a positive size such as 65536",
+            "queueCapacity 0 would drop every record: use a positive size such as 16384",
         );
     }
     if config.access_log.path.is_empty() {
