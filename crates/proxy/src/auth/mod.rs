@@ -278,7 +278,9 @@ impl SnapshotAuth {
                 _ => Ok(None),
             };
         };
-        self.verify(credential, parts, has_body, now, metrics)
+        // Boxed: verification may fetch keys or introspect over the network, and that state
+        // would otherwise be carried inline by every request's future, `auth: none` included.
+        Box::pin(self.verify(credential, parts, has_body, now, metrics))
             .await
             .map(Some)
     }

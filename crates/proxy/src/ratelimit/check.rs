@@ -106,10 +106,15 @@ pub(crate) async fn check(
     if route.all_local {
         return decide_local(shared, route, &facts);
     }
-    let outcome = shared
-        .limiter
-        .check(&route.limits, &route.quotas, &facts, unix_seconds())
-        .await;
+    // Boxed: the Redis call's state is large, and keeping it inline would make every
+    // request's future (moved a few times per request) that much larger.
+    let outcome = Box::pin(shared.limiter.check(
+        &route.limits,
+        &route.quotas,
+        &facts,
+        unix_seconds(),
+    ))
+    .await;
     finish(route, &outcome, limits)
 }
 

@@ -110,7 +110,8 @@ impl LeanPool {
                 Err(attempt) => return Err(PoolError::Lean(attempt.error)),
             }
         }
-        let stream = connect_stream(&self.authority, self.connect_timeout).await?;
+        // Boxed: connecting (name lookup included) is rare and its state is large.
+        let stream = Box::pin(connect_stream(&self.authority, self.connect_timeout)).await?;
         let connection = Connection {
             stream,
             buffer: BytesMut::new(),

@@ -219,9 +219,13 @@ impl Upstreams {
                         .await
                         .map(|response| (response.map(UpstreamResponseBody::Lean), None))
                 } else {
-                    pools.hyper.send(request).await.map(|(response, reusable)| {
-                        (response.map(UpstreamResponseBody::Hyper), reusable)
-                    })
+                    // Boxed, like the HTTP/2 path below: their state is large and only
+                    // requests with a body (or upgrades) need it.
+                    Box::pin(pools.hyper.send(request))
+                        .await
+                        .map(|(response, reusable)| {
+                            (response.map(UpstreamResponseBody::Hyper), reusable)
+                        })
                 };
                 sent.map_err(|error| classify_pool(&state, guard.endpoint(), error))
             }
@@ -229,7 +233,7 @@ impl Upstreams {
                 let UpstreamClient::Http2(client) = &state.client else {
                     unreachable!("a target without HTTP/1.1 pools has an HTTP/2 client");
                 };
-                Self::send_http2(&state, client, guard.endpoint(), request).await
+                Box::pin(Self::send_http2(&state, client, guard.endpoint(), request)).await
             }
         };
         let (response, reusable) = sent?;
