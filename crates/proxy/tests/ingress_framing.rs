@@ -308,3 +308,70 @@ async fn a_refusal_is_logged_and_counted_like_every_rejection() {
         .starts_with("127.0.0.1:"));
     assert_eq!(upstream.requests(), 0);
 }
+
+/// The head of a chunked request waits for its first chunk-size line, so a bad size sent
+/// after the head (a separate packet) is refused before anything is forwarded.
+#[tokio::test]
+async fn a_bad_first_chunk_size_sent_after_the_head_is_refused_before_forwarding() {
+    let (upstream, gateway) = echo_gateway().await;
+    let mut stream = TcpStream::connect(gateway.addr).await.expect("connect");
+    stream
+        .write_all(b"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .await
+        .expect("write head");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(upstream.requests(), 0, "the head waits for its first chunk");
+    stream
+        .write_all(b"zz\r\nabc\r\n0\r\n\r\n")
+        .await
+        .expect("write bad chunk");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .expect("closed in time")
+        .expect("read");
+    let (status, headers, body) = split_response(&raw);
+    assert_eq!(status, 400, "{:?}", String::from_utf8_lossy(&raw));
+    let problem = common::json(&body);
+    assert_eq!(problem["code"], "bad_request");
+    assert_eq!(
+        Some(problem["requestId"].as_str().expect("request id")),
+        header(&headers, "x-request-id")
+    );
+    assert_eq!(upstream.requests(), 0, "nothing was forwarded");
+    gateway.stop().await;
+}
+
+/// `Expect: 100-continue` clients send the body only after the interim answer: their
+/// chunked head is not held for a first chunk.
+#[tokio::test]
+async fn a_chunked_request_expecting_100_continue_is_not_held() {
+    let (upstream, gateway) = echo_gateway().await;
+    let mut stream = TcpStream::connect(gateway.addr).await.expect("connect");
+    stream
+        .write_all(
+            b"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\
+              Expect: 100-continue\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .expect("write head");
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut interim))
+        .await
+        .expect("an interim answer in time")
+        .expect("read");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream
+        .write_all(b"5\r\nhello\r\n0\r\n\r\n")
+        .await
+        .expect("write body");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .expect("closed in time")
+        .expect("read");
+    let (status, _, _) = split_response(&raw);
+    assert_eq!(status, 200, "{:?}", String::from_utf8_lossy(&raw));
+    assert_eq!(upstream.requests(), 1);
+    gateway.stop().await;
+}

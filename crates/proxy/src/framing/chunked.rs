@@ -98,6 +98,9 @@ pub(crate) struct Chunked {
     trailer_bytes: usize,
     trailers: usize,
     max_trailers: usize,
+    /// Whether a whole chunk-size line has been read (the first one decides whether the
+    /// head may pass: see the tracker).
+    sized: bool,
 }
 
 /// How far one call got.
@@ -139,7 +142,13 @@ impl Chunked {
             trailer_bytes: 0,
             trailers: 0,
             max_trailers,
+            sized: false,
         }
+    }
+
+    /// True once the first chunk-size line has been read whole (and was valid).
+    pub(crate) fn first_size_read(&self) -> bool {
+        self.sized
     }
 
     /// Follow the body through `bytes`.
@@ -205,8 +214,14 @@ impl Chunked {
                 _ => return Err(ChunkError::Extension),
             },
             State::SizeLf => match byte {
-                b'\n' if self.size == 0 => State::LineStart,
-                b'\n' => State::Data,
+                b'\n' if self.size == 0 => {
+                    self.sized = true;
+                    State::LineStart
+                }
+                b'\n' => {
+                    self.sized = true;
+                    State::Data
+                }
                 _ => return Err(ChunkError::SizeLf),
             },
             // `advance` takes data in bulk; one byte at a time is the same.

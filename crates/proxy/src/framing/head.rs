@@ -32,6 +32,8 @@ pub(crate) struct Head {
     pub(crate) framing: Framing,
     /// hyper's rule: `CONNECT`, or HTTP/1.1 with an `Upgrade` header.
     pub(crate) wants_upgrade: bool,
+    /// `Expect: 100-continue`: the client sends its body only after an interim answer.
+    pub(crate) expects_continue: bool,
     pub(crate) fields: HeadFields,
 }
 
@@ -104,6 +106,7 @@ fn parse_with<'b>(
     let mut transfer_encoding_lines = 0usize;
     let mut chunked = false;
     let mut upgrade = false;
+    let mut expects_continue = false;
     let mut name_too_long = false;
     for header in request.headers.iter() {
         let name = header.name.as_bytes();
@@ -123,6 +126,9 @@ fn parse_with<'b>(
                 chunked = trim(header.value).eq_ignore_ascii_case(b"chunked");
             }
             7 if name.eq_ignore_ascii_case(b"upgrade") => upgrade = true,
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                expects_continue |= trim(header.value).eq_ignore_ascii_case(b"100-continue");
+            }
             12 if fields.request_id.is_none() && name.eq_ignore_ascii_case(b"x-request-id") => {
                 fields.request_id = Some(range_of(bytes, header.value));
             }
@@ -164,6 +170,7 @@ fn parse_with<'b>(
         len,
         framing,
         wants_upgrade: method == "CONNECT" || (version == 1 && upgrade),
+        expects_continue,
         fields,
     })
 }

@@ -336,6 +336,15 @@ impl Tracker {
                 // passes: a bad chunk among them refuses the whole message.
                 let mut chunked = Chunked::new(self.limits.max_headers);
                 match chunked.advance(&rest[head.len..]) {
+                    // The head waits for its first chunk-size line, so a bad size sent
+                    // just after the head is refused too, not found upstream-side. Not
+                    // with `Expect: 100-continue`: that client waits for us first.
+                    Progress::More if !chunked.first_size_read() && !head.expects_continue => {
+                        // Parsed again with the next bytes (`head_seen` skips only heads
+                        // whose end has not arrived).
+                        self.head_seen = 0;
+                        Ok(None)
+                    }
                     Progress::More => {
                         self.state = State::Chunked(chunked);
                         Ok(Some(rest.len()))

@@ -196,9 +196,11 @@ async fn hyper_sees_the_same_requests_with_and_without_the_guard() {
 
 #[tokio::test]
 async fn hyper_sees_the_valid_requests_then_the_synthetic_one_and_nothing_after() {
-    let bad: [&[u8]; 4] = [
+    let bad: [&[u8]; 5] = [
         b"POST /bad HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        // A bad first chunk size: refused however it arrives (the head waits for it).
         b"POST /bad HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST /bad HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\nzz\r\n",
         b"GET /bad HTTP/1.1\r\nX: a\r\n folded\r\n\r\n",
         b"GET /bad HTTP/1.1\r\nX: \0\r\n\r\n",
     ];
@@ -217,8 +219,8 @@ async fn hyper_sees_the_valid_requests_then_the_synthetic_one_and_nothing_after(
                 .collect();
             let shared = shared.expect("guarded");
             let refused = shared.refused.lock().expect("slot").take();
-            // A bad chunk that arrives after its head (byte by byte) breaks that body.
-            if pieces.len() > 1 && bad.ends_with(b"zz\r\n") {
+            // A bad later chunk that arrives after its head (byte by byte) breaks that body.
+            if pieces.len() > 1 && bad.ends_with(b"ok\r\nzz\r\n") {
                 assert_eq!(targets, vec![("GET", "/good"), ("POST", "/bad")]);
                 assert_eq!(seen[1].2, b"<body error>");
                 assert!(refused.is_none());
