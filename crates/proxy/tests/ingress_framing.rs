@@ -61,6 +61,16 @@ async fn echo_gateway() -> (MockUpstream, common::TestGateway) {
     (upstream, gateway)
 }
 
+/// Everything the gateway sends until it closes the connection (5 s at most).
+async fn read_until_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .expect("closed in time")
+        .expect("read");
+    raw
+}
+
 async fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<Response> {
     let raw = raw_request_until_close(addr, request, Duration::from_secs(5))
         .await
@@ -186,11 +196,7 @@ async fn a_bad_chunk_arriving_after_its_head_aborts_the_forwarded_request() {
         .write_all(b"zz\r\nabc\r\n0\r\n\r\n")
         .await
         .expect("write bad chunk");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
-        .await
-        .expect("closed in time")
-        .expect("read");
+    let raw = read_until_close(&mut stream).await;
     let (status, _, body) = split_response(&raw);
     assert_eq!(status, 400, "{:?}", String::from_utf8_lossy(&raw));
     assert_eq!(common::json(&body)["code"], "bad_request");
@@ -325,11 +331,7 @@ async fn a_bad_first_chunk_size_sent_after_the_head_is_refused_before_forwarding
         .write_all(b"zz\r\nabc\r\n0\r\n\r\n")
         .await
         .expect("write bad chunk");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
-        .await
-        .expect("closed in time")
-        .expect("read");
+    let raw = read_until_close(&mut stream).await;
     let (status, headers, body) = split_response(&raw);
     assert_eq!(status, 400, "{:?}", String::from_utf8_lossy(&raw));
     let problem = common::json(&body);
@@ -365,11 +367,7 @@ async fn a_chunked_request_expecting_100_continue_is_not_held() {
         .write_all(b"5\r\nhello\r\n0\r\n\r\n")
         .await
         .expect("write body");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
-        .await
-        .expect("closed in time")
-        .expect("read");
+    let raw = read_until_close(&mut stream).await;
     let (status, _, _) = split_response(&raw);
     assert_eq!(status, 200, "{:?}", String::from_utf8_lossy(&raw));
     assert_eq!(upstream.requests(), 1);
