@@ -99,3 +99,43 @@ async fn a_large_download_streams_through_the_raw_connection() {
     assert_eq!(status, 200);
     assert_eq!(upstream.connections(), 1);
 }
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_after_the_idle_timeout_without_traffic() {
+    // A bare endpoint: answers one request with keep-alive, then reports when the gateway
+    // closes the connection.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = listener.local_addr().expect("address").to_string();
+    let closed = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut head = vec![0u8; 4096];
+        let read = stream.read(&mut head).await.expect("request");
+        assert!(head[..read].ends_with(b"\r\n\r\n"), "one whole head");
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .await
+            .expect("answer");
+        let started = std::time::Instant::now();
+        let mut rest = [0u8; 16];
+        let read = stream.read(&mut rest).await.expect("read until close");
+        (read, started.elapsed())
+    });
+    let fixture = Fixture::new(
+        std::slice::from_ref(&endpoint),
+        &["pool: { idleTimeoutMs: 300 }"],
+    );
+    let (status, _) = fixture.get("/").await.expect("forwarded");
+    assert_eq!(status, 200);
+    let (read, after) = tokio::time::timeout(std::time::Duration::from_secs(5), closed)
+        .await
+        .expect("closed in time")
+        .expect("endpoint task");
+    assert_eq!(read, 0, "the gateway closed the idle connection");
+    assert!(
+        after >= std::time::Duration::from_millis(250),
+        "not before the idle timeout: {after:?}"
+    );
+}

@@ -29,7 +29,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::chunked::{ChunkedDecoder, ChunkedError, Step};
-use super::pool::{connect_stream, PoolError};
+use super::pool::{connect_stream, spawn_reaper, PoolError};
 
 /// A response head larger than this is refused (502) rather than buffered.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -70,6 +70,8 @@ pub(crate) struct LeanPool {
     max_idle: usize,
     idle_timeout: Duration,
     idle: Mutex<Vec<IdleConnection>>,
+    /// Set once the task that closes long-idle connections runs.
+    reaper_started: std::sync::atomic::AtomicBool,
 }
 
 /// Failure of one attempt, and whether sending again elsewhere is safe.
@@ -93,6 +95,7 @@ impl LeanPool {
             max_idle,
             idle_timeout,
             idle: Mutex::new(Vec::new()),
+            reaper_started: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -212,16 +215,8 @@ impl LeanPool {
         None
     }
 
-    fn put(&self, connection: Connection) {
+    fn put(self: &Arc<Self>, connection: Connection) {
         let mut idle = self.lock();
-        // Close connections past their idle time while we are here; nothing else polls them.
-        let timeout = self.idle_timeout;
-        if idle
-            .first()
-            .is_some_and(|oldest| oldest.since.elapsed() >= timeout)
-        {
-            idle.retain(|connection| connection.since.elapsed() < timeout);
-        }
         if idle.len() >= self.max_idle {
             idle.remove(0);
         }
@@ -229,6 +224,20 @@ impl LeanPool {
             connection,
             since: Instant::now(),
         });
+        drop(idle);
+        if !self
+            .reaper_started
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            // Nothing polls an idle raw connection: this task closes the ones past their
+            // idle time (or closed by the endpoint) even when no request comes for them.
+            spawn_reaper(self, self.idle_timeout, |pool| {
+                let timeout = pool.idle_timeout;
+                pool.lock().retain(|idle| {
+                    idle.since.elapsed() < timeout && still_open(&idle.connection.stream)
+                });
+            });
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<IdleConnection>> {

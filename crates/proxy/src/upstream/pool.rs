@@ -207,21 +207,17 @@ impl EndpointPool {
     /// Close connections idle longer than the idle timeout even when no request comes to
     /// find them. The task ends with the pool.
     fn start_reaper(self: &Arc<Self>) {
-        use std::sync::atomic::Ordering;
-        if self.reaper_started.swap(true, Ordering::Relaxed) {
+        if self
+            .reaper_started
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
             return;
         }
-        let pool: Weak<EndpointPool> = Arc::downgrade(self);
-        let period = self.idle_timeout.max(Duration::from_millis(100));
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(period).await;
-                let Some(pool) = pool.upgrade() else { return };
-                let timeout = pool.idle_timeout;
-                pool.lock().retain(|connection| {
-                    !connection.sender.is_closed() && connection.since.elapsed() < timeout
-                });
-            }
+        spawn_reaper(self, self.idle_timeout, |pool| {
+            let timeout = pool.idle_timeout;
+            pool.lock().retain(|connection| {
+                !connection.sender.is_closed() && connection.since.elapsed() < timeout
+            });
         });
     }
 
@@ -240,6 +236,24 @@ enum Unsent {
     /// The request never left: try it elsewhere.
     Returned(Request<ProxyBody>),
     Failed(hyper::Error),
+}
+
+/// Run `prune` on `pool` every `idle_timeout` (at least every 100 ms) until the pool is
+/// dropped: closes idle connections nobody came back for. Call once per pool, from a runtime.
+pub(crate) fn spawn_reaper<P: Send + Sync + 'static>(
+    pool: &Arc<P>,
+    idle_timeout: Duration,
+    prune: fn(&P),
+) {
+    let pool: Weak<P> = Arc::downgrade(pool);
+    let period = idle_timeout.max(Duration::from_millis(100));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(period).await;
+            let Some(pool) = pool.upgrade() else { return };
+            prune(&pool);
+        }
+    });
 }
 
 /// A new TCP connection to `authority` within `timeout`, with Nagle's delay off.
