@@ -17,9 +17,9 @@
 //! answering, an idempotent request is sent again once on a new connection.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
@@ -29,7 +29,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::chunked::{ChunkedDecoder, ChunkedError, Step};
-use super::pool::{connect_stream, spawn_reaper, PoolError};
+use super::idle::{IdleConnection, IdleList};
+use super::pool::{connect_stream, PoolError};
 
 /// A response head larger than this is refused (502) rather than buffered.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -56,22 +57,20 @@ struct Connection {
     buffer: BytesMut,
 }
 
-#[derive(Debug)]
-struct IdleConnection {
-    connection: Connection,
-    since: Instant,
+impl IdleConnection for Connection {
+    fn still_usable(&self) -> bool {
+        still_open(&self.stream)
+    }
 }
 
-/// The idle raw connections of one endpoint, most recently used last.
+/// Raw connections to one endpoint.
 #[derive(Debug)]
 pub(crate) struct LeanPool {
     authority: Arc<str>,
     connect_timeout: Duration,
-    max_idle: usize,
-    idle_timeout: Duration,
-    idle: Mutex<Vec<IdleConnection>>,
-    /// Set once the task that closes long-idle connections runs.
-    reaper_started: std::sync::atomic::AtomicBool,
+    /// Nothing polls an idle raw connection: the list's reaper closes the ones past their
+    /// idle time (or closed by the endpoint) even when no request comes for them.
+    idle: Arc<IdleList<Connection>>,
 }
 
 /// Failure of one attempt, and whether sending again elsewhere is safe.
@@ -92,10 +91,7 @@ impl LeanPool {
         LeanPool {
             authority,
             connect_timeout,
-            max_idle,
-            idle_timeout,
-            idle: Mutex::new(Vec::new()),
-            reaper_started: std::sync::atomic::AtomicBool::new(false),
+            idle: Arc::new(IdleList::new(max_idle, idle_timeout)),
         }
     }
 
@@ -106,7 +102,7 @@ impl LeanPool {
         head: Vec<u8>,
         method: &Method,
     ) -> Result<Response<LeanBody>, PoolError> {
-        if let Some(connection) = self.checkout() {
+        if let Some(connection) = self.idle.checkout() {
             match self.exchange(connection, &head, method).await {
                 Ok(response) => return Ok(response),
                 Err(attempt) if attempt.closed_before_response && method.is_idempotent() => {}
@@ -202,48 +198,6 @@ impl LeanPool {
         *response.version_mut() = version;
         *response.headers_mut() = headers;
         response
-    }
-
-    /// The most recently used idle connection that is still open.
-    fn checkout(&self) -> Option<Connection> {
-        let mut idle = self.lock();
-        while let Some(IdleConnection { connection, since }) = idle.pop() {
-            if since.elapsed() < self.idle_timeout && still_open(&connection.stream) {
-                return Some(connection);
-            }
-        }
-        None
-    }
-
-    fn put(self: &Arc<Self>, connection: Connection) {
-        let mut idle = self.lock();
-        if idle.len() >= self.max_idle {
-            idle.remove(0);
-        }
-        idle.push(IdleConnection {
-            connection,
-            since: Instant::now(),
-        });
-        drop(idle);
-        if !self
-            .reaper_started
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
-            // Nothing polls an idle raw connection: this task closes the ones past their
-            // idle time (or closed by the endpoint) even when no request comes for them.
-            spawn_reaper(self, self.idle_timeout, |pool| {
-                let timeout = pool.idle_timeout;
-                pool.lock().retain(|idle| {
-                    idle.since.elapsed() < timeout && still_open(&idle.connection.stream)
-                });
-            });
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<IdleConnection>> {
-        self.idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -431,7 +385,7 @@ impl LeanBody {
         self.framing = Framing::Done;
         if let Some(connection) = self.connection.take() {
             if self.reusable && connection.buffer.is_empty() {
-                self.pool.put(connection);
+                self.pool.idle.put(connection);
             }
         }
     }

@@ -18,6 +18,7 @@
 mod balance;
 mod body;
 mod chunked;
+mod idle;
 mod lean;
 mod pool;
 mod target;

@@ -12,8 +12,8 @@
 //! closes while the request is being handed over comes back unsent and the request is
 //! retried once on a new connection, so a keep-alive race never fails a request.
 
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -21,6 +21,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use super::idle::{IdleConnection, IdleList};
 use super::ProxyBody;
 
 /// Why a request did not get a response from the endpoint.
@@ -34,22 +35,19 @@ pub(crate) enum PoolError {
     Lean(super::lean::LeanError),
 }
 
-/// The idle connections of one endpoint, most recently used last.
+/// hyper client connections to one endpoint.
 #[derive(Debug)]
 pub(crate) struct EndpointPool {
     authority: Arc<str>,
     connect_timeout: Duration,
-    max_idle: usize,
-    idle_timeout: Duration,
-    idle: Mutex<Vec<IdleConnection>>,
-    /// Set once the task that closes long-idle connections runs.
-    reaper_started: std::sync::atomic::AtomicBool,
+    idle: Arc<IdleList<http1::SendRequest<ProxyBody>>>,
 }
 
-#[derive(Debug)]
-struct IdleConnection {
-    sender: http1::SendRequest<ProxyBody>,
-    since: Instant,
+impl IdleConnection for http1::SendRequest<ProxyBody> {
+    /// Closed by the endpoint or broken: its task has ended.
+    fn still_usable(&self) -> bool {
+        !self.is_closed()
+    }
 }
 
 /// A connection lent to one request: goes back to its pool through
@@ -96,10 +94,7 @@ impl EndpointPool {
         EndpointPool {
             authority,
             connect_timeout,
-            max_idle,
-            idle_timeout,
-            idle: Mutex::new(Vec::new()),
-            reaper_started: std::sync::atomic::AtomicBool::new(false),
+            idle: Arc::new(IdleList::new(max_idle, idle_timeout)),
         }
     }
 
@@ -111,7 +106,7 @@ impl EndpointPool {
         request: Request<ProxyBody>,
     ) -> Result<(Response<Incoming>, Option<Reusable>), PoolError> {
         let mut request = request;
-        while let Some(mut sender) = self.checkout() {
+        while let Some(mut sender) = self.idle.checkout() {
             // A connection released a moment ago may still be finishing the previous
             // exchange in its task; waiting for it is cheaper than opening another. An error
             // means the endpoint closed it: try the next one.
@@ -159,34 +154,10 @@ impl EndpointPool {
         }
     }
 
-    /// The most recently used idle connection that is still open.
-    fn checkout(&self) -> Option<http1::SendRequest<ProxyBody>> {
-        let mut idle = self.lock();
-        while let Some(connection) = idle.pop() {
-            if !connection.sender.is_closed() && connection.since.elapsed() < self.idle_timeout {
-                return Some(connection.sender);
-            }
-            // Closed by the endpoint, broken, or idle too long: dropping the sender ends
-            // the connection's task, which closes the socket.
+    fn put(&self, sender: http1::SendRequest<ProxyBody>) {
+        if sender.still_usable() {
+            self.idle.put(sender);
         }
-        None
-    }
-
-    fn put(self: &Arc<Self>, sender: http1::SendRequest<ProxyBody>) {
-        if sender.is_closed() {
-            return;
-        }
-        let mut idle = self.lock();
-        if idle.len() >= self.max_idle {
-            // Keep the newest; the oldest is the likeliest to be closed by the endpoint.
-            idle.remove(0);
-        }
-        idle.push(IdleConnection {
-            sender,
-            since: Instant::now(),
-        });
-        drop(idle);
-        self.start_reaper();
     }
 
     async fn connect(self: &Arc<Self>) -> Result<http1::SendRequest<ProxyBody>, PoolError> {
@@ -203,30 +174,6 @@ impl EndpointPool {
         });
         Ok(sender)
     }
-
-    /// Close connections idle longer than the idle timeout even when no request comes to
-    /// find them. The task ends with the pool.
-    fn start_reaper(self: &Arc<Self>) {
-        if self
-            .reaper_started
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
-            return;
-        }
-        spawn_reaper(self, self.idle_timeout, |pool| {
-            let timeout = pool.idle_timeout;
-            pool.lock().retain(|connection| {
-                !connection.sender.is_closed() && connection.since.elapsed() < timeout
-            });
-        });
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<IdleConnection>> {
-        // A panic while holding the lock cannot leave the list half-changed.
-        self.idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
 // Boxing the request would allocate on the rare path only, but the success path already
@@ -236,24 +183,6 @@ enum Unsent {
     /// The request never left: try it elsewhere.
     Returned(Request<ProxyBody>),
     Failed(hyper::Error),
-}
-
-/// Run `prune` on `pool` every `idle_timeout` (at least every 100 ms) until the pool is
-/// dropped: closes idle connections nobody came back for. Call once per pool, from a runtime.
-pub(crate) fn spawn_reaper<P: Send + Sync + 'static>(
-    pool: &Arc<P>,
-    idle_timeout: Duration,
-    prune: fn(&P),
-) {
-    let pool: Weak<P> = Arc::downgrade(pool);
-    let period = idle_timeout.max(Duration::from_millis(100));
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(period).await;
-            let Some(pool) = pool.upgrade() else { return };
-            prune(&pool);
-        }
-    });
 }
 
 /// A new TCP connection to `authority` within `timeout`, with Nagle's delay off.
