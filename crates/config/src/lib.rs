@@ -34,15 +34,28 @@ pub struct ValidatedConfig {
 
 /// Reads, parses and validates a file; `.json` is JSON, anything else YAML.
 pub fn load_file(path: &Path) -> Result<ValidatedConfig, ConfigErrors> {
-    let source_name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| {
+    let text = read_file(path)?;
+    load_file_text(path, &text)
+}
+
+/// Reads a configuration file as UTF-8 text; the error names the file and the cause.
+pub fn read_file(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|error| {
+        let source_name = path.display().to_string();
         ConfigErrors::single(ConfigError::new(
             "",
             format!("cannot read configuration file {source_name}: {error}"),
         ))
-        .with_source(source_name.clone())
-    })?;
-    load_str(&text, Format::from_path(path)).map_err(|errors| errors.with_source(source_name))
+        .with_source(source_name)
+    })
+}
+
+/// Parses and validates `text`, already read from `path` (which picks the format and names
+/// the source in errors). Callers that must know exactly which bytes they loaded read the
+/// file once with [`read_file`] and pass the text here.
+pub fn load_file_text(path: &Path, text: &str) -> Result<ValidatedConfig, ConfigErrors> {
+    load_str(text, Format::from_path(path))
+        .map_err(|errors| errors.with_source(path.display().to_string()))
 }
 
 /// Parses and validates a document; validation errors carry the position of their field.

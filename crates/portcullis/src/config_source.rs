@@ -58,8 +58,38 @@ impl PrepareError {
 
 /// Read, validate and compile the file at `path`.
 pub fn prepare_file(path: &Path) -> Result<Prepared, PrepareError> {
-    let validated = portcullis_config::load_file(path).map_err(PrepareError::Invalid)?;
-    compile(validated, &path.display().to_string())
+    load_file(path).result
+}
+
+/// One read of a configuration file: the outcome, and the fingerprint of exactly the bytes
+/// that produced it.
+pub struct FileLoad {
+    /// `None` when the file could not be read.
+    pub fingerprint: Option<u64>,
+    pub result: Result<Prepared, PrepareError>,
+}
+
+/// Read the file once, then validate and compile what was read. The fingerprint describes
+/// those same bytes, so a write that lands between the read and a second look at the file
+/// can never be mistaken for the installed configuration.
+pub fn load_file(path: &Path) -> FileLoad {
+    let text = match portcullis_config::read_file(path) {
+        Ok(text) => text,
+        Err(errors) => {
+            return FileLoad {
+                fingerprint: None,
+                result: Err(PrepareError::Invalid(errors)),
+            }
+        }
+    };
+    let fingerprint = Some(fingerprint_of(text.as_bytes()));
+    let result = portcullis_config::load_file_text(path, &text)
+        .map_err(PrepareError::Invalid)
+        .and_then(|validated| compile(validated, &path.display().to_string()));
+    FileLoad {
+        fingerprint,
+        result,
+    }
 }
 
 /// Compile a validated configuration.
@@ -86,8 +116,12 @@ pub fn compile(validated: ValidatedConfig, source_name: &str) -> Result<Prepared
 /// `None` when the file cannot be read (the load that follows reports why).
 pub fn content_fingerprint(path: &Path) -> Option<u64> {
     let bytes = std::fs::read(path).ok()?;
+    Some(fingerprint_of(&bytes))
+}
+
+fn fingerprint_of(bytes: &[u8]) -> u64 {
     // SipHash with fixed keys: deterministic, and collisions only cost one skipped no-op check.
     let mut hasher = std::hash::DefaultHasher::new();
     bytes.hash(&mut hasher);
-    Some(hasher.finish())
+    hasher.finish()
 }

@@ -19,16 +19,16 @@ use crate::shutdown::Shutdown;
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let path = args.config.clone();
     let blocking_path = path.clone();
-    let prepared = tokio::task::spawn_blocking(move || config_source::prepare_file(&blocking_path))
+    let load = tokio::task::spawn_blocking(move || config_source::load_file(&blocking_path))
         .await
-        .context("configuration loader task failed")?
-        .map_err(|error| {
-            anyhow::anyhow!(
-                "{error}\nfix the errors above in {} and start again",
-                path.display()
-            )
-        })?;
-    let fingerprint = config_source::content_fingerprint(&path);
+        .context("configuration loader task failed")?;
+    let fingerprint = load.fingerprint;
+    let prepared = load.result.map_err(|error| {
+        anyhow::anyhow!(
+            "{error}\nfix the errors above in {} and start again",
+            path.display()
+        )
+    })?;
     let options = RunOptions {
         drain_deadline: Duration::from_secs(args.drain_seconds),
         reload: Some(ReloadOptions {
@@ -81,6 +81,8 @@ pub async fn run(
         listeners: server.local_addrs(),
         admin: admin.local_addr(),
     };
+    // Watch before announcing: a change made once these lines are out must reload.
+    let reloader = options.reload.map(reload::start);
     // These lines are a stable interface: tests and scripts read the bound ports from them.
     for (name, addr) in &bound.listeners {
         tracing::info!("listening name={name} addr={addr}");
@@ -90,14 +92,8 @@ pub async fn run(
     let (shutdown, _trigger) =
         Shutdown::install().context("cannot install the SIGTERM/SIGINT handlers")?;
     let admin_task = tokio::spawn(admin.run(shutdown.wait()));
-    let reload_task = options.reload.map(|reload_options| {
-        tokio::spawn(reload::run(
-            reload_options,
-            installer,
-            listeners,
-            admin_address,
-            access_log_settings,
-        ))
+    let reload_task = reloader.map(|reloader| {
+        tokio::spawn(reloader.run(installer, listeners, admin_address, access_log_settings))
     });
     on_ready(&bound);
 
