@@ -351,49 +351,57 @@ struct ConnectionTask {
 }
 
 impl ConnectionTask {
-    async fn serve(self, stream: TcpStream) {
+    async fn serve(mut self, stream: TcpStream) {
+        match self.tls.take() {
+            None => self.serve_plain(stream).await,
+            // The TLS handshake and stream are large: boxed, so that every plain connection's
+            // task does not reserve room for them (a task's size is its largest branch).
+            Some(acceptor) => Box::pin(self.serve_tls(acceptor, stream)).await,
+        }
+    }
+
+    async fn serve_plain(self, stream: TcpStream) {
         let mut hard_stop = self.context.listener.drain.hard_stop();
         let context = Arc::clone(&self.context);
         let service = service_fn(move |request| pipeline::handle(Arc::clone(&context), request));
-        match &self.tls {
-            None => {
-                let guarded = self.head_limits.guard(stream, &self.context);
-                let connection = self
-                    .builder
-                    .serve_connection_with_upgrades(TokioIo::new(guarded), service);
-                drive(connection, &self.context, self.watcher, &mut hard_stop).await;
+        let guarded = self.head_limits.guard(stream, &self.context);
+        let connection = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(guarded), service);
+        drive(connection, &self.context, self.watcher, &mut hard_stop).await;
+    }
+
+    async fn serve_tls(self, acceptor: TlsAcceptor, stream: TcpStream) {
+        let mut hard_stop = self.context.listener.drain.hard_stop();
+        let handshake = tokio::time::timeout(self.handshake_timeout, acceptor.accept(stream));
+        let stream = match handshake.await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(peer = %self.context.peer, %error, "TLS handshake failed");
+                return;
             }
-            Some(acceptor) => {
-                let handshake =
-                    tokio::time::timeout(self.handshake_timeout, acceptor.accept(stream));
-                let stream = match handshake.await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(error)) => {
-                        tracing::debug!(peer = %self.context.peer, %error, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::debug!(peer = %self.context.peer, "TLS handshake timed out");
-                        return;
-                    }
-                };
-                if let Some(identity) = crate::auth::mtls::peer_identity(stream.get_ref().1) {
-                    let _ = self.context.client_identity.set(identity);
-                }
-                // HTTP/2 frames its own messages: only HTTP/1 goes through the guard.
-                if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                    let connection = self
-                        .builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    drive(connection, &self.context, self.watcher, &mut hard_stop).await;
-                } else {
-                    let guarded = self.head_limits.guard(stream, &self.context);
-                    let connection = self
-                        .builder
-                        .serve_connection_with_upgrades(TokioIo::new(guarded), service);
-                    drive(connection, &self.context, self.watcher, &mut hard_stop).await;
-                }
+            Err(_) => {
+                tracing::debug!(peer = %self.context.peer, "TLS handshake timed out");
+                return;
             }
+        };
+        if let Some(identity) = crate::auth::mtls::peer_identity(stream.get_ref().1) {
+            let _ = self.context.client_identity.set(identity);
+        }
+        let context = Arc::clone(&self.context);
+        let service = service_fn(move |request| pipeline::handle(Arc::clone(&context), request));
+        // HTTP/2 frames its own messages: only HTTP/1 goes through the guard.
+        if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+            let connection = self
+                .builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service);
+            drive(connection, &self.context, self.watcher, &mut hard_stop).await;
+        } else {
+            let guarded = self.head_limits.guard(stream, &self.context);
+            let connection = self
+                .builder
+                .serve_connection_with_upgrades(TokioIo::new(guarded), service);
+            drive(connection, &self.context, self.watcher, &mut hard_stop).await;
         }
     }
 }
