@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
@@ -52,22 +53,24 @@ enum Mode {
     Broken,
 }
 
-/// The guarded stream. One buffer per connection (allocated at the first read, grown up to
-/// `max_buffer`): bytes are read into it, judged, and copied to hyper.
+/// The guarded stream. One buffer per connection: bytes are read into it, judged, and copied
+/// to hyper. It is allocated (not zeroed) when a read needs it, grown up to `max_buffer`, and
+/// released whenever it is empty and the socket has nothing to read, so an idle keep-alive
+/// connection holds no buffer of the guard's.
 #[derive(Debug)]
 pub(crate) struct Guard<T, L: Link> {
     io: T,
     link: Arc<L>,
     tracker: Tracker,
     mode: Mode,
-    buffer: Vec<u8>,
+    /// Everything received and not yet read by hyper; its length is the fill mark.
+    buffer: BytesMut,
     max_buffer: usize,
     /// `buffer[start..passed]`: judged valid, not yet read by hyper.
     start: usize,
+    /// `buffer[passed..]`: received, not yet judged valid (part of a head, or bytes held
+    /// behind a protocol switch).
     passed: usize,
-    /// `buffer[passed..filled]`: received, not yet judged valid (part of a head, or bytes
-    /// held behind a protocol switch).
-    filled: usize,
     /// The stream has ended.
     eof: bool,
     /// Deadline for the connection's first head. hyper's header timer only starts once
@@ -91,11 +94,10 @@ impl<T, L: Link> Guard<T, L> {
             link,
             tracker,
             mode: Mode::Tracking,
-            buffer: Vec::new(),
+            buffer: BytesMut::new(),
             max_buffer: max_buffer.max(INITIAL_BUFFER),
             start: 0,
             passed: 0,
-            filled: 0,
             eof: false,
             first_head: first_head_timeout.map(|timeout| Box::pin(tokio::time::sleep(timeout))),
         }
@@ -111,7 +113,7 @@ impl<T, L: Link> Guard<T, L> {
             return false;
         }
         self.first_head = None;
-        if self.filled == self.passed {
+        if self.buffer.len() == self.passed {
             self.eof = true;
         } else {
             self.refuse(&Refusal {
@@ -130,10 +132,10 @@ impl<T, L: Link> Guard<T, L> {
         let count = out.remaining().min(self.passed - self.start);
         out.put_slice(&self.buffer[self.start..self.start + count]);
         self.start += count;
-        if self.start == self.filled {
+        if self.start == self.buffer.len() {
             self.start = 0;
             self.passed = 0;
-            self.filled = 0;
+            self.buffer.clear();
         }
         true
     }
@@ -141,34 +143,56 @@ impl<T, L: Link> Guard<T, L> {
     /// Replace the message at `buffer[passed..]` (and all after it) by the synthetic request.
     fn refuse(&mut self, refusal: &Refusal) {
         let nonce: u128 = rand::random();
-        let message = &self.buffer[self.passed..self.filled];
+        let message = &self.buffer[self.passed..];
         self.link
             .framing()
             .set_refused(Refused::new(nonce, refusal, message));
-        self.filled = self.passed;
+        self.buffer.truncate(self.passed);
         self.mode = Mode::Refusing {
             request: synthetic_request(nonce),
             sent: 0,
         };
     }
 
-    /// Make room after `filled`: drop what hyper has read, grow up to `max_buffer`. `false`
-    /// when the buffer is full of bytes that cannot pass yet.
-    fn make_room(&mut self) -> bool {
-        if self.buffer.is_empty() {
-            self.buffer = vec![0; INITIAL_BUFFER.min(self.max_buffer)];
-        }
+    /// Make room after the fill mark: drop what hyper has read, grow up to `max_buffer`.
+    /// Returns how many bytes the next read may add: 0 when the buffer is full of bytes that
+    /// cannot pass yet.
+    fn make_room(&mut self) -> usize {
         if self.start > 0 {
-            self.buffer.copy_within(self.start..self.filled, 0);
-            self.filled -= self.start;
+            self.buffer.advance(self.start);
             self.passed -= self.start;
             self.start = 0;
         }
-        if self.filled == self.buffer.len() && self.buffer.len() < self.max_buffer {
-            let grown = (self.buffer.len() * 2).min(self.max_buffer);
-            self.buffer.resize(grown, 0);
+        if self.buffer.capacity() == 0 {
+            self.buffer.reserve(INITIAL_BUFFER);
+        } else if self.buffer.len() == self.buffer.capacity() {
+            self.grow();
         }
-        self.filled < self.buffer.len()
+        let limit = self.buffer.capacity().min(self.max_buffer);
+        limit.saturating_sub(self.buffer.len())
+    }
+
+    /// Double the room, up to `max_buffer`: like hyper's adaptive reads, a read that filled
+    /// the buffer asks for a bigger one next time.
+    fn grow(&mut self) {
+        let capacity = self.buffer.capacity();
+        if capacity < self.max_buffer {
+            let grown = (capacity * 2).min(self.max_buffer);
+            self.buffer.reserve(grown - self.buffer.len());
+        }
+    }
+
+    /// Bytes the guard's buffer holds allocated (0 once released).
+    #[cfg(test)]
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    /// Nothing buffered and nothing to read: hand the buffer back to the allocator.
+    fn release_if_empty(&mut self) {
+        if self.buffer.is_empty() && self.buffer.capacity() > 0 {
+            self.buffer = BytesMut::new();
+        }
     }
 }
 
@@ -199,6 +223,7 @@ impl<T: AsyncRead + Unpin, L: Link> AsyncRead for Guard<T, L> {
                     if this.eof {
                         return Poll::Ready(Ok(()));
                     }
+                    this.release_if_empty();
                     return Pin::new(&mut this.io).poll_read(cx, out);
                 }
                 Mode::Refusing { request, sent } => {
@@ -214,7 +239,7 @@ impl<T: AsyncRead + Unpin, L: Link> AsyncRead for Guard<T, L> {
                 Mode::Broken => return Poll::Ready(Err(broken_body())),
             }
 
-            let step = this.tracker.feed(&this.buffer[this.passed..this.filled]);
+            let step = this.tracker.feed(&this.buffer[this.passed..]);
             if this.tracker.upgrade_pending() {
                 // Before hyper can see the head, so the pipeline finds the mark.
                 this.link.framing().await_upgrade();
@@ -232,12 +257,12 @@ impl<T: AsyncRead + Unpin, L: Link> AsyncRead for Guard<T, L> {
                 }
                 Then::Broken(_) => {
                     // The valid bytes before the bad one still go to hyper first.
-                    this.filled = this.passed;
+                    this.buffer.truncate(this.passed);
                     this.mode = Mode::Broken;
                     continue;
                 }
                 Then::Transparent => {
-                    this.passed = this.filled;
+                    this.passed = this.buffer.len();
                     this.mode = Mode::Transparent;
                     continue;
                 }
@@ -250,11 +275,11 @@ impl<T: AsyncRead + Unpin, L: Link> AsyncRead for Guard<T, L> {
                             this.tracker.upgrade_resolved(switched);
                             continue;
                         }
-                        None if this.eof && this.filled == this.passed => {
+                        None if this.eof && this.buffer.len() == this.passed => {
                             return Poll::Ready(Ok(()));
                         }
                         // Keep reading (to see the client go away), but only into free space.
-                        None if this.eof || !this.make_room() => return Poll::Pending,
+                        None if this.eof || this.make_room() == 0 => return Poll::Pending,
                         None => {}
                     }
                 }
@@ -263,30 +288,26 @@ impl<T: AsyncRead + Unpin, L: Link> AsyncRead for Guard<T, L> {
                 continue;
             }
 
-            if this.eof || !this.make_room() {
+            let room = if this.eof { 0 } else { this.make_room() };
+            if room == 0 {
                 // Unreachable for a head (the tracker refuses one that fills `max_buffer`);
                 // kept as a plain end of input.
                 return Poll::Ready(Ok(()));
             }
-            let mut free = ReadBuf::new(&mut this.buffer[this.filled..]);
-            match Pin::new(&mut this.io).poll_read(cx, &mut free) {
+            let mut limited = (&mut this.buffer).limit(room);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), cx, &mut limited) {
                 Poll::Pending => {
                     if this.first_head_expired(cx) {
                         continue;
                     }
+                    this.release_if_empty();
                     return Poll::Pending;
                 }
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-                Poll::Ready(Ok(())) => {
-                    let read = free.filled().len();
+                Poll::Ready(Ok(read)) => {
                     if read > 0 {
-                        // Like hyper's adaptive reads: a read that filled the buffer asks
-                        // for a bigger one next time (up to `max_buffer`).
-                        let filled_all = read == free.capacity();
-                        this.filled += read;
-                        if filled_all && this.buffer.len() < this.max_buffer {
-                            let grown = (this.buffer.len() * 2).min(this.max_buffer);
-                            this.buffer.resize(grown, 0);
+                        if read == room {
+                            this.grow();
                         }
                         continue;
                     }
@@ -294,12 +315,12 @@ impl<T: AsyncRead + Unpin, L: Link> AsyncRead for Guard<T, L> {
                     if holding {
                         continue;
                     }
-                    let held = &this.buffer[this.passed..this.filled];
+                    let held = &this.buffer[this.passed..];
                     if let Some(refusal) = this.tracker.finish_input(held) {
                         this.refuse(&refusal);
                         continue;
                     }
-                    this.filled = this.passed;
+                    this.buffer.truncate(this.passed);
                     return Poll::Ready(Ok(()));
                 }
             }

@@ -265,3 +265,76 @@ async fn the_end_of_input_is_passed_on_and_a_malformed_partial_head_refused() {
     let methods: Vec<&str> = seen.iter().map(|seen| seen.0.as_str()).collect();
     assert_eq!(methods, vec!["GET", "GUARD-REFUSED"]);
 }
+
+/// Messages far larger than the guard's first buffer, and a head close to the limit: the
+/// buffer grows, slides and is reused, and hyper still sees exactly what it sees unguarded.
+#[tokio::test]
+async fn large_bodies_and_heads_pass_unchanged_however_they_are_cut() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let large: Vec<u8> = (0..100_000u32).map(|n| b'a' + (n % 26) as u8).collect();
+    let mut input = Vec::new();
+    input.extend_from_slice(
+        format!(
+            "POST /cl HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+            large.len()
+        )
+        .as_bytes(),
+    );
+    input.extend_from_slice(&large);
+    input.extend_from_slice(
+        b"PUT /chunked HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    for chunk in large.chunks(20_000) {
+        input.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        input.extend_from_slice(chunk);
+        input.extend_from_slice(b"\r\n");
+    }
+    input.extend_from_slice(b"0\r\n\r\n");
+    // 16 headers of about 240 bytes: a head of about 3.9 KiB, under the 4 KiB limit.
+    input.extend_from_slice(b"GET /big-head HTTP/1.1\r\n");
+    for index in 0..15 {
+        input.extend_from_slice(format!("x-h{index:02}: {}\r\n", "v".repeat(230)).as_bytes());
+    }
+    input.extend_from_slice(b"\r\n");
+    input.extend_from_slice(LAST);
+
+    let (direct, _) = through(&[&input], false).await;
+    let targets: Vec<&str> = direct.iter().map(|seen| seen.1.as_str()).collect();
+    assert_eq!(targets, ["/cl", "/chunked", "/big-head", "/last"]);
+    assert_eq!(direct[0].2, large);
+    let (whole, _) = through(&[&input], true).await;
+    assert_eq!(whole, direct, "whole");
+    let mut pieces = Vec::new();
+    let mut rest = &input[..];
+    while !rest.is_empty() {
+        let take = (1 + rng.next(12_000) as usize).min(rest.len());
+        pieces.push(&rest[..take]);
+        rest = &rest[take..];
+    }
+    let (cut_up, _) = through(&pieces, true).await;
+    assert_eq!(cut_up, direct, "in {} pieces", pieces.len());
+}
+
+/// An idle keep-alive connection holds no buffer of the guard's.
+#[tokio::test]
+async fn the_buffer_is_released_while_the_connection_waits() {
+    let (mut client, server) = tokio::io::duplex(1 << 16);
+    let shared = Arc::new(Shared::default());
+    let mut guard = Guard::new(server, shared, Tracker::new(LIMITS), 8192, None);
+    let request = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+    client.write_all(request).await.expect("write");
+    let mut read = vec![0; 8192];
+    let count = guard.read(&mut read).await.expect("read");
+    assert_eq!(&read[..count], request);
+    // Nothing more to read: the read waits, and the guard lets its buffer go meanwhile.
+    let waiting = tokio::time::timeout(Duration::from_millis(20), guard.read(&mut read)).await;
+    assert!(waiting.is_err(), "nothing was sent: {waiting:?}");
+    assert_eq!(guard.buffer_capacity(), 0);
+    // The next request is read into a fresh buffer.
+    client
+        .write_all(b"GET /b HTTP/1.1\r\n\r\n")
+        .await
+        .expect("write");
+    let count = guard.read(&mut read).await.expect("read");
+    assert_eq!(&read[..count], b"GET /b HTTP/1.1\r\n\r\n");
+}
