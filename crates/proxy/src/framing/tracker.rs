@@ -302,16 +302,22 @@ impl Tracker {
             reason: Reason::HeadTooLarge,
             fields: None,
         };
-        if self.head_seen > 0 && !head_end_after(rest, self.head_seen) {
-            if rest.len() >= self.limits.max_header_bytes {
-                return Err(too_large);
-            }
+        // Still no end: skip the parse until the end arrives or the limit is reached (then
+        // the parse below tells a malformed head from one that is only too large).
+        if self.head_seen > 0
+            && rest.len() < self.limits.max_header_bytes
+            && !head_end_after(rest, self.head_seen)
+        {
             self.head_seen = rest.len();
             return Ok(None);
         }
-        let head = match head::parse(rest, &self.limits) {
+        // Only the first `max_header_bytes` can hold a head. Parsing no further keeps the
+        // verdict the same however the bytes arrive: a malformed byte past the limit is never
+        // reached, whole or byte by byte, and the head is too large.
+        let window = &rest[..rest.len().min(self.limits.max_header_bytes)];
+        let head = match head::parse(window, &self.limits) {
             Parsed::Partial => {
-                if rest.len() >= self.limits.max_header_bytes {
+                if window.len() >= self.limits.max_header_bytes {
                     return Err(too_large);
                 }
                 self.head_seen = rest.len();
