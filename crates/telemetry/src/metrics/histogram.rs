@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds (inclusive, `le`) from 0.5 ms to 10 s, in nanoseconds and as labels.
-const BOUNDS_NANOS: [u64; 14] = [
+pub(crate) const BOUNDS_NANOS: [u64; 14] = [
     500_000,
     1_000_000,
     2_500_000,

@@ -12,6 +12,7 @@ mod encode;
 mod histogram;
 mod ratelimit;
 mod sparse;
+mod summary;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -22,6 +23,8 @@ use http::Method;
 
 use self::histogram::Histogram;
 use self::sparse::SparseCounters;
+
+pub use self::summary::RouteSummary;
 
 pub use self::ratelimit::{
     RateLimitRejections, BREAKER_ABSENT, BREAKER_CLOSED, BREAKER_HALF_OPEN, BREAKER_OPEN,
