@@ -202,7 +202,7 @@ impl ControlPlaneClient {
             .timeout(self.poll_deadline)
             .send()
             .await
-            .map_err(|error| transport_error(&error, self.poll_deadline))?;
+            .map_err(|error| transport_error(error, self.poll_deadline))?;
         match response.status() {
             StatusCode::OK => {
                 let body = read_body(response, MAX_SNAPSHOT_BYTES, self.poll_deadline).await?;
@@ -231,7 +231,7 @@ impl ControlPlaneClient {
             .timeout(self.request_timeout)
             .send()
             .await
-            .map_err(|error| transport_error(&error, self.request_timeout))?;
+            .map_err(|error| transport_error(error, self.request_timeout))?;
         if response.status() != StatusCode::OK {
             return Err(status_error(response, self.request_timeout).await);
         }
@@ -258,7 +258,7 @@ async fn read_body(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|error| transport_error(&error, deadline))?
+        .map_err(|error| transport_error(error, deadline))?
     {
         if body.len() + chunk.len() > limit {
             return Err(RequestError::TooLarge(limit));
@@ -305,11 +305,13 @@ fn problem_detail(body: &[u8]) -> String {
     }
 }
 
-fn transport_error(error: &reqwest::Error, deadline: Duration) -> RequestError {
+fn transport_error(error: reqwest::Error, deadline: Duration) -> RequestError {
     if error.is_timeout() {
         RequestError::TimedOut(deadline)
     } else {
-        RequestError::Unreachable(error_chain(error))
+        // The control plane's address is in the message already; the full URL would only
+        // repeat it with the query.
+        RequestError::Unreachable(error_chain(&error.without_url()))
     }
 }
 

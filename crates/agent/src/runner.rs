@@ -91,15 +91,17 @@ impl Runner {
             Ok(outcome) => {
                 backoff.reset();
                 let received = matches!(outcome, PollOutcome::Snapshot(_));
+                let mut recovered = false;
                 self.status.send_if_modified(|status| {
-                    if status.control_plane_error.take().is_some() {
-                        tracing::info!("the control plane at {} answers again", self.client.base());
-                    }
+                    recovered = status.control_plane_error.take().is_some();
                     if received {
                         status.snapshots_received += 1;
                     }
-                    received
+                    received || recovered
                 });
+                if recovered {
+                    tracing::info!("the control plane at {} answers again", self.client.base());
+                }
                 match outcome {
                     PollOutcome::Snapshot(snapshot) => Step::Received(snapshot),
                     PollOutcome::NotModified => Step::Again,
@@ -110,11 +112,11 @@ impl Runner {
                 let attempt = backoff.failures();
                 let text = self.client.describe(&error).to_string();
                 if error.needs_operator() {
-                    tracing::error!("{text}; retrying in {delay:?} (attempt {attempt})");
+                    tracing::error!("{text}; retrying in {delay:.1?} (attempt {attempt})");
                 } else if attempt % WARN_EVERY_FAILURES == 1 {
-                    tracing::warn!("{text}; retrying in {delay:?} (attempt {attempt})");
+                    tracing::warn!("{text}; retrying in {delay:.1?} (attempt {attempt})");
                 } else {
-                    tracing::debug!("{text}; retrying in {delay:?} (attempt {attempt})");
+                    tracing::debug!("{text}; retrying in {delay:.1?} (attempt {attempt})");
                 }
                 self.status
                     .send_modify(|status| status.control_plane_error = Some(text));

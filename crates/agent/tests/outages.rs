@@ -1,0 +1,309 @@
+//! A control plane that is down, refuses the token, or stops answering: the disk copy at
+//! start, waiting, back-off and catching up.
+
+mod common;
+
+use std::time::Duration;
+
+use common::stand_in::StandIn;
+use common::{
+    logs, settings, wait_for, wait_until, RecordingInstaller, ENVIRONMENT, EVENT_DEADLINE, TOKEN,
+};
+use portcullis_agent::disk::DiskStore;
+use portcullis_agent::{no_counters, Agent};
+use portcullis_protocol::dataplane::ConfigSource;
+use tokio::time::Instant;
+
+const HOLD: Duration = Duration::from_secs(30);
+
+/// Runs an agent against `control` until `checksum` is saved on disk, then stops it.
+async fn seed_disk_copy(control: &StandIn, state: &std::path::Path, checksum: &str) {
+    let agent = Agent::start(
+        settings(&control.url(), state),
+        RecordingInstaller::new(),
+        no_counters(),
+    )
+    .await
+    .expect("start");
+    agent.first_install().await.expect("first install");
+    let store = DiskStore::open(state, ENVIRONMENT).expect("open");
+    wait_until("the disk copy", EVENT_DEADLINE, || {
+        store
+            .load()
+            .is_some_and(|generation| generation.snapshot.checksum == checksum)
+    })
+    .await;
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_down_at_start_serves_the_disk_copy_then_catches_up() {
+    logs::capture();
+    let control = StandIn::start(HOLD).await;
+    let first = control.activate(1, "orders");
+    let state = tempfile::tempdir().expect("tempdir");
+    seed_disk_copy(&control, state.path(), &first).await;
+
+    control.go_down().await;
+    // Versions activated while this data plane was away.
+    control.activate(2, "orders-v2");
+    let third = control.activate(3, "orders-v3");
+
+    let agent_settings = settings(&control.url(), state.path());
+    let startup_timeout = agent_settings.startup_timeout;
+    let installer = RecordingInstaller::new();
+    let started = Instant::now();
+    let agent = Agent::start(agent_settings, installer.clone(), no_counters())
+        .await
+        .expect("start");
+    let loaded = tokio::time::timeout(startup_timeout + EVENT_DEADLINE, agent.first_install())
+        .await
+        .expect("the disk copy is served")
+        .expect("installed");
+    let took = started.elapsed();
+    assert_eq!(loaded.source, ConfigSource::Disk);
+    assert_eq!((loaded.config_version, &loaded.checksum), (1, &first));
+    assert!(
+        took >= startup_timeout,
+        "the control plane is asked first ({took:?})"
+    );
+    assert!(
+        took < startup_timeout + Duration::from_secs(3),
+        "served from disk {took:?} after start"
+    );
+    assert_eq!(installer.attempts()[0].source, ConfigSource::Disk);
+    let disk_path = state.path().join("snapshot.current.json");
+    assert!(
+        !logs::lines_with(&[
+            "serving the last-known-good copy from disk",
+            &first,
+            &disk_path.display().to_string(),
+            &control.url(),
+        ])
+        .is_empty(),
+        "the start from disk is logged with version, checksum, time and path"
+    );
+
+    control.come_up().await;
+    wait_until("the current version installed", EVENT_DEADLINE, || {
+        agent.status().loaded.is_some_and(|loaded| {
+            loaded.checksum == third && loaded.source == ConfigSource::ControlPlane
+        })
+    })
+    .await;
+    let store = DiskStore::open(state.path(), ENVIRONMENT).expect("open");
+    wait_until("the current version saved", EVENT_DEADLINE, || {
+        store
+            .load()
+            .is_some_and(|generation| generation.snapshot.checksum == third)
+    })
+    .await;
+    wait_for(
+        "a heartbeat with the caught-up version",
+        EVENT_DEADLINE,
+        || {
+            control.last_heartbeat_where(|heartbeat| {
+                heartbeat
+                    .loaded
+                    .as_ref()
+                    .is_some_and(|loaded| loaded.config_version == 3)
+            })
+        },
+    )
+    .await;
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_copy_that_is_still_current_is_confirmed_without_a_second_install() {
+    logs::capture();
+    let control = StandIn::start(HOLD).await;
+    let first = control.activate(1, "orders");
+    let state = tempfile::tempdir().expect("tempdir");
+    seed_disk_copy(&control, state.path(), &first).await;
+    control.go_down().await;
+
+    let installer = RecordingInstaller::new();
+    let agent = Agent::start(
+        settings(&control.url(), state.path()),
+        installer.clone(),
+        no_counters(),
+    )
+    .await
+    .expect("start");
+    let loaded = agent.first_install().await.expect("from disk");
+    assert_eq!(loaded.source, ConfigSource::Disk);
+
+    control.come_up().await;
+    wait_until("the disk copy confirmed", EVENT_DEADLINE, || {
+        agent
+            .status()
+            .loaded
+            .is_some_and(|loaded| loaded.source == ConfigSource::ControlPlane)
+    })
+    .await;
+    assert_eq!(installer.attempts().len(), 1, "nothing rebuilt");
+    assert_eq!(agent.status().last_received, Some(first));
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_down_with_no_disk_copy_keeps_trying_and_installs_once_it_appears() {
+    logs::capture();
+    let control = StandIn::reserve(HOLD).await;
+    let first = control.activate(1, "orders");
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut agent_settings = settings(&control.url(), state.path());
+    agent_settings.startup_timeout = Duration::from_millis(300);
+    let installer = RecordingInstaller::new();
+    let agent = Agent::start(agent_settings, installer.clone(), no_counters())
+        .await
+        .expect("start");
+
+    wait_until("the loud waiting line", EVENT_DEADLINE, || {
+        !logs::lines_with(&["waiting for the control plane at", &control.url()]).is_empty()
+    })
+    .await;
+    let waiting = logs::lines_with(&["waiting for the control plane at", &control.url()]);
+    assert!(waiting[0].contains("ERROR"), "{waiting:?}");
+    assert!(
+        waiting[0].contains(&state.path().display().to_string()),
+        "{waiting:?}"
+    );
+    let status = agent.status();
+    assert!(status.loaded.is_none());
+    let error = status.control_plane_error.expect("the failure is recorded");
+    assert!(error.contains("cannot reach the control plane"), "{error}");
+    assert!(installer.attempts().is_empty());
+
+    control.come_up().await;
+    let loaded = tokio::time::timeout(EVENT_DEADLINE, agent.first_install())
+        .await
+        .expect("installed once the control plane appears")
+        .expect("installed");
+    assert_eq!(loaded.checksum, first);
+    assert_eq!(loaded.source, ConfigSource::ControlPlane);
+    wait_until("the error cleared", EVENT_DEADLINE, || {
+        agent.status().control_plane_error.is_none()
+    })
+    .await;
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_tokens_and_unknown_environments_are_logged_with_the_fix_and_retried() {
+    logs::capture();
+    let cases: [(u16, &[&str]); 3] = [
+        (
+            401,
+            &[
+                "401 Unauthorized",
+                "`dataplane` role",
+                "PORTCULLIS_TOKEN",
+                "--token-file",
+            ],
+        ),
+        (
+            403,
+            &["403 Forbidden", "`dataplane` role", "PORTCULLIS_TOKEN"],
+        ),
+        (
+            404,
+            &["404 Not Found", "POST /v1/environments", "--environment"],
+        ),
+    ];
+    for (status, fragments) in cases {
+        let control = StandIn::start(HOLD).await;
+        let first = control.activate(1, "orders");
+        match status {
+            // A token the control plane does not know: the real 401 path.
+            401 => control.accept_token("pct_some-other-token"),
+            other => control.force_status(Some(other)),
+        }
+        let state = tempfile::tempdir().expect("tempdir");
+        let agent = Agent::start(
+            settings(&control.url(), state.path()),
+            RecordingInstaller::new(),
+            no_counters(),
+        )
+        .await
+        .expect("start");
+        wait_until(
+            &format!("{status}: three refused polls"),
+            EVENT_DEADLINE,
+            || {
+                control
+                    .polls()
+                    .iter()
+                    .filter(|poll| poll.status == status)
+                    .count()
+                    >= 3
+            },
+        )
+        .await;
+        let mut expected = vec![control.url()];
+        expected.extend(fragments.iter().map(|fragment| fragment.to_string()));
+        let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+        let lines = logs::lines_with(&expected);
+        assert!(
+            lines.len() >= 3,
+            "{status}: logged on every retry: {lines:?}"
+        );
+        assert!(lines.iter().all(|line| line.contains("ERROR")), "{lines:?}");
+        assert!(agent.status().loaded.is_none());
+
+        match status {
+            401 => control.accept_token(TOKEN),
+            _ => control.force_status(None),
+        }
+        let loaded = tokio::time::timeout(EVENT_DEADLINE, agent.first_install())
+            .await
+            .expect("installed once the control plane accepts")
+            .expect("installed");
+        assert_eq!(loaded.checksum, first, "{status}");
+        agent.shutdown().await;
+    }
+    assert!(!logs::text().contains(TOKEN), "the token is never logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_that_outlives_its_deadline_is_abandoned_and_retried() {
+    logs::capture();
+    // The stand-in holds far longer than the agent's deadline, as a dead connection would.
+    let control = StandIn::start(Duration::from_secs(600)).await;
+    let first = control.activate(1, "orders");
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut agent_settings = settings(&control.url(), state.path());
+    agent_settings.poll_deadline = Duration::from_millis(300);
+    let agent = Agent::start(agent_settings, RecordingInstaller::new(), no_counters())
+        .await
+        .expect("start");
+    agent.first_install().await.expect("first install");
+    wait_until(
+        "two long-polls knowing the first checksum",
+        EVENT_DEADLINE,
+        || {
+            control
+                .arrivals()
+                .iter()
+                .filter(|known| known.as_deref() == Some(first.as_str()))
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    assert!(
+        !logs::lines_with(&[&control.url(), "did not answer within 300ms"]).is_empty(),
+        "the abandoned poll is logged"
+    );
+    // And a new version still gets through after the retries.
+    let second = control.activate(2, "orders-v2");
+    wait_until("the second version", EVENT_DEADLINE, || {
+        agent
+            .status()
+            .loaded
+            .is_some_and(|loaded| loaded.checksum == second)
+    })
+    .await;
+    agent.shutdown().await;
+}
