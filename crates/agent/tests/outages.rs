@@ -16,7 +16,37 @@ use tokio::time::Instant;
 
 const HOLD: Duration = Duration::from_secs(30);
 
-/// Runs an agent against `control` until `checksum` is saved on disk, then stops it.
+/// Runs an agent against `control`, activating each `(version, route)` in turn until it is
+/// saved on disk, then stops it; returns the checksums.
+async fn seed_disk_copies(
+    control: &StandIn,
+    state: &std::path::Path,
+    versions: &[(i64, &str)],
+) -> Vec<String> {
+    let agent = Agent::start(
+        settings(&control.url(), state),
+        RecordingInstaller::new(),
+        no_counters(),
+    )
+    .await
+    .expect("start");
+    let store = DiskStore::open(state, ENVIRONMENT).expect("open");
+    let mut checksums = Vec::new();
+    for (version, route) in versions {
+        let checksum = control.activate(*version, route);
+        wait_until("the disk copy", EVENT_DEADLINE, || {
+            store
+                .load()
+                .is_some_and(|generation| generation.snapshot.checksum == checksum)
+        })
+        .await;
+        checksums.push(checksum);
+    }
+    agent.shutdown().await;
+    checksums
+}
+
+/// [`seed_disk_copies`] with the version already active on `control`.
 async fn seed_disk_copy(control: &StandIn, state: &std::path::Path, checksum: &str) {
     let agent = Agent::start(
         settings(&control.url(), state),
@@ -25,7 +55,6 @@ async fn seed_disk_copy(control: &StandIn, state: &std::path::Path, checksum: &s
     )
     .await
     .expect("start");
-    agent.first_install().await.expect("first install");
     let store = DiskStore::open(state, ENVIRONMENT).expect("open");
     wait_until("the disk copy", EVENT_DEADLINE, || {
         store
@@ -305,5 +334,101 @@ async fn a_long_poll_that_outlives_its_deadline_is_abandoned_and_retried() {
             .is_some_and(|loaded| loaded.checksum == second)
     })
     .await;
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_refused_at_start_falls_back_to_the_disk_copy_at_once() {
+    logs::capture();
+    let control = StandIn::start(Duration::from_millis(50)).await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let good = seed_disk_copies(&control, state.path(), &[(1, "orders")]).await;
+    let refused = common::snapshot_for(2, "cannot-build").checksum;
+    let installer = RecordingInstaller::new();
+    installer.refuse(&refused);
+    control.activate(2, "cannot-build");
+
+    let mut agent_settings = settings(&control.url(), state.path());
+    // Far longer than the test takes: the disk copy must not wait for it.
+    agent_settings.startup_timeout = Duration::from_secs(60);
+    let agent = Agent::start(agent_settings, installer.clone(), no_counters())
+        .await
+        .expect("start");
+    let loaded = tokio::time::timeout(EVENT_DEADLINE, agent.first_install())
+        .await
+        .expect("served from disk without waiting for the start-up timeout")
+        .expect("installed");
+    assert_eq!(loaded.source, ConfigSource::Disk);
+    assert_eq!(loaded.checksum, good[0]);
+
+    let heartbeat = wait_for(
+        "a heartbeat with the disk copy and the refusal",
+        EVENT_DEADLINE,
+        || {
+            control.last_heartbeat_where(|heartbeat| {
+                heartbeat.refusal.is_some() && heartbeat.loaded.is_some()
+            })
+        },
+    )
+    .await;
+    assert_eq!(heartbeat.refusal.expect("refusal").checksum, refused);
+    assert_eq!(heartbeat.loaded.expect("loaded").source, ConfigSource::Disk);
+    wait_until(
+        "three long-polls knowing the refused checksum",
+        EVENT_DEADLINE,
+        || {
+            control
+                .arrivals()
+                .iter()
+                .filter(|known| known.as_deref() == Some(refused.as_str()))
+                .count()
+                >= 3
+        },
+    )
+    .await;
+    let sent_refused = control
+        .polls()
+        .iter()
+        .filter(|poll| poll.sent.as_deref() == Some(refused.as_str()))
+        .count();
+    assert_eq!(sent_refused, 1, "the refused snapshot is not fetched again");
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_generation_the_data_plane_cannot_build_falls_back_to_the_older_one() {
+    logs::capture();
+    let control = StandIn::start(HOLD).await;
+    let state = tempfile::tempdir().expect("tempdir");
+    let seeded = seed_disk_copies(&control, state.path(), &[(1, "orders"), (2, "orders-v2")]).await;
+    control.go_down().await;
+
+    let installer = RecordingInstaller::new();
+    // Verifies on disk, but (say) a key file it names has gone: the installer refuses it.
+    installer.refuse(&seeded[1]);
+    let mut agent_settings = settings(&control.url(), state.path());
+    agent_settings.startup_timeout = Duration::from_millis(300);
+    let agent = Agent::start(agent_settings, installer.clone(), no_counters())
+        .await
+        .expect("start");
+    let loaded = tokio::time::timeout(EVENT_DEADLINE, agent.first_install())
+        .await
+        .expect("in time")
+        .expect("installed");
+    assert_eq!(
+        (loaded.config_version, loaded.source),
+        (1, ConfigSource::Disk)
+    );
+    let tried: Vec<(i64, ConfigSource)> = installer
+        .attempts()
+        .iter()
+        .map(|identity| (identity.config_version, identity.source))
+        .collect();
+    assert_eq!(tried, [(2, ConfigSource::Disk), (1, ConfigSource::Disk)]);
+    let current = state.path().join("snapshot.current.json");
+    assert!(
+        !logs::lines_with(&[&current.display().to_string(), "cannot be installed"]).is_empty(),
+        "the refused generation is logged with its path"
+    );
     agent.shutdown().await;
 }
