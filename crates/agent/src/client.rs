@@ -206,8 +206,13 @@ impl ControlPlaneClient {
         match response.status() {
             StatusCode::OK => {
                 let body = read_body(response, MAX_SNAPSHOT_BYTES, self.poll_deadline).await?;
-                let snapshot = serde_json::from_slice::<DataPlaneSnapshot>(&body)
-                    .map_err(|error| RequestError::BadBody(error.to_string()))?;
+                // Megabytes of JSON: decoded off the runtime's threads, which serve traffic.
+                let snapshot = tokio::task::spawn_blocking(move || {
+                    serde_json::from_slice::<DataPlaneSnapshot>(&body)
+                        .map_err(|error| RequestError::BadBody(error.to_string()))
+                })
+                .await
+                .map_err(|error| RequestError::BadBody(error.to_string()))??;
                 Ok(PollOutcome::Snapshot(Box::new(snapshot)))
             }
             StatusCode::NOT_MODIFIED => Ok(PollOutcome::NotModified),
@@ -215,12 +220,8 @@ impl ControlPlaneClient {
         }
     }
 
-    pub(crate) async fn heartbeat(
-        &self,
-        heartbeat: &Heartbeat,
-    ) -> Result<HeartbeatAck, RequestError> {
-        let body = serde_json::to_vec(heartbeat)
-            .map_err(|error| RequestError::BadBody(format!("heartbeat not encoded: {error}")))?;
+    /// Sends a heartbeat already encoded with [`encode_heartbeat`].
+    pub(crate) async fn heartbeat(&self, body: Vec<u8>) -> Result<HeartbeatAck, RequestError> {
         let response = self
             .http
             .post(self.heartbeat_url.clone())
@@ -238,6 +239,12 @@ impl ControlPlaneClient {
         let body = read_body(response, MAX_SMALL_BODY_BYTES, self.request_timeout).await?;
         serde_json::from_slice(&body).map_err(|error| RequestError::BadBody(error.to_string()))
     }
+}
+
+/// The heartbeat's JSON body.
+pub(crate) fn encode_heartbeat(heartbeat: &Heartbeat) -> Result<Vec<u8>, RequestError> {
+    serde_json::to_vec(heartbeat)
+        .map_err(|error| RequestError::BadBody(format!("heartbeat not encoded: {error}")))
 }
 
 /// `base` + `path`, keeping a path prefix of the base (`https://host/portcullis`).

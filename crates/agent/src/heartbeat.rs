@@ -7,7 +7,7 @@ use std::time::Duration;
 use portcullis_protocol::dataplane::Heartbeat;
 use tokio::sync::{watch, Notify};
 
-use crate::client::ControlPlaneClient;
+use crate::client::{encode_heartbeat, ControlPlaneClient};
 use crate::counters::CountersProvider;
 use crate::status::AgentStatus;
 
@@ -44,16 +44,8 @@ impl HeartbeatLoop {
     }
 
     async fn send_one(&self, failing: &mut bool) {
-        let counters = Arc::clone(&self.counters);
-        // A provider walks every route; keep that off the runtime's threads.
-        let routes = tokio::task::spawn_blocking(move || counters())
-            .await
-            .unwrap_or_else(|_| {
-                tracing::warn!("the route counters provider panicked; heartbeat sent without");
-                Vec::new()
-            });
         let status = self.status.borrow().clone();
-        let heartbeat = Heartbeat {
+        let mut heartbeat = Heartbeat {
             instance_id: self.sender.instance_id.clone(),
             environment: self.sender.environment.clone(),
             pool: self.sender.pool.clone(),
@@ -61,9 +53,28 @@ impl HeartbeatLoop {
             agent_version: self.sender.agent_version.clone(),
             loaded: status.loaded,
             refusal: status.refusal,
-            routes,
+            routes: Vec::new(),
         };
-        match self.client.heartbeat(&heartbeat).await {
+        let counters = Arc::clone(&self.counters);
+        // The provider walks every route and the body may be megabytes: both off the
+        // runtime's threads, which serve traffic.
+        let encoded = tokio::task::spawn_blocking(move || {
+            heartbeat.routes = counters();
+            encode_heartbeat(&heartbeat)
+        })
+        .await;
+        let body = match encoded {
+            Ok(Ok(body)) => body,
+            Ok(Err(error)) => {
+                tracing::error!("heartbeat not sent: {}", self.client.describe(&error));
+                return;
+            }
+            Err(error) => {
+                tracing::error!("heartbeat not sent: the route counters provider failed: {error}");
+                return;
+            }
+        };
+        match self.client.heartbeat(body).await {
             Ok(_) => {
                 if *failing {
                     tracing::info!(

@@ -143,14 +143,15 @@ impl Runner {
             checksum: checksum.clone(),
             source: ConfigSource::ControlPlane,
         };
-        let result = if environment != self.settings.environment {
-            Err(vec![format!(
+        let (config, result) = if environment != self.settings.environment {
+            let reason = format!(
                 "environment: the snapshot is for environment {environment:?}, this data plane \
                  serves {:?}",
                 self.settings.environment
-            )])
+            );
+            (None, Err(vec![reason]))
         } else {
-            self.check_and_install(&config, identity).await
+            self.check_and_install(config, identity).await
         };
         match result {
             Ok(()) => {
@@ -169,7 +170,9 @@ impl Runner {
                     "installed configuration version {config_version} ({checksum}) from the \
                      control plane"
                 );
-                self.save(config_version, &checksum, config).await;
+                if let Some(config) = config {
+                    self.save(config_version, &checksum, config).await;
+                }
                 self.heartbeat_now.notify_one();
                 true
             }
@@ -228,27 +231,31 @@ impl Runner {
         confirmed
     }
 
-    /// Parse, validate and checksum on a blocking thread, then the installer there too.
+    /// Parse, validate and checksum on a blocking thread, then the installer there too; the
+    /// document comes back for the save (large documents are neither copied nor dropped on the
+    /// runtime's threads).
     async fn check_and_install(
         &self,
-        config: &serde_json::Value,
+        config: serde_json::Value,
         identity: SnapshotIdentity,
-    ) -> Result<(), Vec<String>> {
+    ) -> (Option<serde_json::Value>, Result<(), Vec<String>>) {
         let installer = Arc::clone(&self.installer);
-        // The document is shared with the save that follows; cloning it is cheaper than
-        // parsing 10,000 routes, which happens on the blocking thread.
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || {
-            let validated = check_config(&config, &identity.checksum)
-                .map_err(|refusal| refusal.into_lines())?;
-            installer.install(validated, &identity)
+        let outcome = tokio::task::spawn_blocking(move || {
+            let result = check_config(&config, &identity.checksum)
+                .map_err(|refusal| refusal.into_lines())
+                .and_then(|validated| installer.install(validated, &identity));
+            (config, result)
         })
-        .await
-        .unwrap_or_else(|error| {
-            Err(vec![format!(
-                "the data plane failed while installing the configuration: {error}"
-            )])
-        })
+        .await;
+        match outcome {
+            Ok((config, result)) => (Some(config), result),
+            Err(error) => (
+                None,
+                Err(vec![format!(
+                    "the data plane failed while installing the configuration: {error}"
+                )]),
+            ),
+        }
     }
 
     async fn save(&self, config_version: i64, checksum: &str, config: serde_json::Value) {
