@@ -12,7 +12,8 @@ pub struct AgentStatus {
     /// Checksum of the last snapshot received from the control plane, installed or refused:
     /// the `known` of the next long-poll.
     pub last_received: Option<String>,
-    /// Why the last request to the control plane failed; `None` once one succeeds.
+    /// Why the last long-poll failed, with the fix when an operator must act; `None` once a
+    /// long-poll is answered.
     pub control_plane_error: Option<String>,
     /// Snapshots received from the control plane (200 answers).
     pub snapshots_received: u64,
