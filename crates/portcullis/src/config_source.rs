@@ -94,20 +94,18 @@ pub fn load_file(path: &Path) -> FileLoad {
 
 /// Compile a validated configuration.
 pub fn compile(validated: ValidatedConfig, source_name: &str) -> Result<Prepared, PrepareError> {
-    let ValidatedConfig {
-        config,
-        checksum,
-        warnings,
-        ..
-    } = validated;
-    let snapshot = Snapshot::compile(&config).map_err(|error| PrepareError::Compile {
+    let snapshot = Snapshot::compile(&validated).map_err(|error| PrepareError::Compile {
         source_name: source_name.to_string(),
         error,
     })?;
     Ok(Prepared {
-        config,
-        checksum,
-        warnings: warnings.iter().map(ToString::to_string).collect(),
+        config: validated.config().clone(),
+        checksum: validated.checksum().to_string(),
+        warnings: validated
+            .warnings()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         snapshot,
     })
 }

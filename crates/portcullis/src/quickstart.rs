@@ -52,19 +52,19 @@ fn ensure_free(address: &str, flag: &str) -> anyhow::Result<()> {
 
 /// The embedded configuration with the listener and admin addresses overridden.
 pub fn prepare(listen: &str, admin: &str) -> anyhow::Result<Prepared> {
-    let mut validated =
-        portcullis_config::load_str(QUICKSTART_YAML, Format::Yaml).map_err(|errors| {
-            anyhow::anyhow!("the embedded quickstart configuration is invalid: {errors}")
-        })?;
-    let listener = validated
-        .config
+    let invalid = |errors: portcullis_config::ConfigErrors| {
+        anyhow::anyhow!("the embedded quickstart configuration is invalid: {errors}")
+    };
+    let (mut config, _positions) =
+        portcullis_config::parse_str(QUICKSTART_YAML, Format::Yaml).map_err(invalid)?;
+    let listener = config
         .listeners
         .first_mut()
         .context("the embedded quickstart configuration has no listener")?;
     listener.address = listen.to_string();
-    validated.config.admin.address = admin.to_string();
-    // The identity covers the addresses too, so recompute it after the overrides.
-    validated.checksum = portcullis_config::checksum(&validated.config);
+    config.admin.address = admin.to_string();
+    // Validated after the overrides, so the addresses are checked and in the checksum.
+    let validated = portcullis_config::validate_config(config).map_err(invalid)?;
     config_source::compile(validated, "examples/quickstart.yaml")
         .map_err(|error| anyhow::anyhow!("{error}"))
 }

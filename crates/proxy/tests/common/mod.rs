@@ -77,12 +77,12 @@ routes:
 
 pub fn snapshot(yaml: &str) -> LoadedSnapshot {
     let validated = portcullis_config::load_str(yaml, Format::Yaml).expect("test config is valid");
-    let snapshot = Snapshot::compile(&validated.config).expect("test config compiles");
+    let snapshot = Snapshot::compile(&validated).expect("test config compiles");
     LoadedSnapshot {
         snapshot,
-        config_version: validated.config.version.unwrap_or(1),
-        checksum: validated.checksum,
-        config: std::sync::Arc::new(validated.config),
+        config_version: validated.config().version.unwrap_or(1),
+        checksum: validated.checksum().to_string(),
+        config: validated.shared_config(),
         loaded_at: time::OffsetDateTime::now_utc(),
     }
 }
