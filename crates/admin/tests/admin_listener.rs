@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use portcullis_proxy::{Gateway, LoadedSnapshot};
+use portcullis_proxy::{Gateway, SnapshotMeta};
 use portcullis_telemetry::access_log::AccessLog;
 use portcullis_telemetry::metrics::Metrics;
 
@@ -77,15 +77,13 @@ async fn answers_health_readiness_version_and_metrics() {
 
     let validated =
         portcullis_config::load_str(CONFIG, portcullis_config::Format::Yaml).expect("valid config");
-    let snapshot = portcullis_router::Snapshot::compile(&validated).expect("compiles");
     let loaded_at = time::macros::datetime!(2025-06-01 10:20:30.456 UTC);
-    gateway.install(LoadedSnapshot {
-        snapshot,
-        config: validated.shared_config(),
+    let meta = SnapshotMeta {
         config_version: 7,
-        checksum: validated.checksum().to_string(),
         loaded_at,
-    });
+    };
+    let prepared = gateway.prepare(validated.clone(), meta).expect("builds");
+    gateway.install(prepared);
 
     assert_eq!(get(addr, "/readyz").await.0, 200);
     let (status, content_type, body) = get(addr, "/admin/config-version").await;
