@@ -65,10 +65,10 @@ pub fn load_str(text: &str, format: Format) -> Result<ValidatedConfig, ConfigErr
     };
     let mut warnings = warnings;
     attach_positions(&mut warnings, &positions);
-    Ok(ValidatedConfig::new(config, warnings))
+    Ok(ValidatedConfig::new(config, warnings, Some(positions)))
 }
 
-fn attach_positions(errors: &mut [ConfigError], positions: &PositionMap) {
+pub(crate) fn attach_positions(errors: &mut [ConfigError], positions: &PositionMap) {
     for error in errors {
         if error.location.is_none() {
             error.location = positions.locate(&error.path);

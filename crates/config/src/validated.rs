@@ -10,27 +10,56 @@ use std::sync::Arc;
 use crate::checksum::checksum;
 use crate::error::{ConfigError, ConfigErrors};
 use crate::model::Config;
+use crate::position::PositionMap;
 
 /// A configuration that passed validation. Its fields are private and the configuration is
 /// shared immutably, so what was validated is exactly what gets built and installed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ValidatedConfig {
     config: Arc<Config>,
     /// `sha256:<64 hex>` over the canonical JSON of `config`.
     checksum: String,
     /// Problems that do not stop the config from loading, with positions when known.
     warnings: Vec<ConfigError>,
+    /// Where each field is in the source text, when the config came from text: the builders'
+    /// errors get the same `line, column` as validation's.
+    positions: Option<Arc<PositionMap>>,
+}
+
+/// Two validated configurations are equal when their configurations are (however the
+/// source text was laid out).
+impl PartialEq for ValidatedConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.checksum == other.checksum
+            && self.warnings == other.warnings
+    }
 }
 
 impl ValidatedConfig {
     /// Only validation calls this, after every rule held.
-    pub(crate) fn new(config: Config, warnings: Vec<ConfigError>) -> ValidatedConfig {
+    pub(crate) fn new(
+        config: Config,
+        warnings: Vec<ConfigError>,
+        positions: Option<PositionMap>,
+    ) -> ValidatedConfig {
         let checksum = checksum(&config);
         ValidatedConfig {
             config: Arc::new(config),
             checksum,
             warnings,
+            positions: positions.map(Arc::new),
         }
+    }
+
+    /// `errors` found while building this configuration, with the source position of each
+    /// field when the configuration came from text, in source order (as validation reports).
+    pub fn locate(&self, mut errors: ConfigErrors) -> ConfigErrors {
+        if let Some(positions) = &self.positions {
+            crate::attach_positions(&mut errors.errors, positions);
+            crate::parse::sort_by_location(&mut errors.errors);
+        }
+        errors
     }
 
     /// The validated configuration.
@@ -58,7 +87,7 @@ impl ValidatedConfig {
 /// but no positions, since there is no source text.
 pub fn validate_config(config: Config) -> Result<ValidatedConfig, ConfigErrors> {
     let warnings = crate::validate::validate(&config)?;
-    Ok(ValidatedConfig::new(config, warnings))
+    Ok(ValidatedConfig::new(config, warnings, None))
 }
 
 #[cfg(test)]
@@ -85,5 +114,24 @@ mod tests {
                 .any(|error| error.path == "defaults.timeoutMs"),
             "{errors}"
         );
+    }
+
+    #[test]
+    fn build_errors_get_the_source_positions_of_their_fields_in_source_order() {
+        let text = "defaults:\n  timeoutMs: 100\nadmin:\n  address: 127.0.0.1:9901\n";
+        let parsed = crate::load_str(text, crate::Format::Yaml).expect("valid");
+        let located = parsed.locate(ConfigErrors::new(vec![
+            ConfigError::new("admin.address", "second"),
+            ConfigError::new("defaults.timeoutMs", "first"),
+        ]));
+        let lines: Vec<_> = located
+            .iter()
+            .map(|error| (error.message.as_str(), error.location.map(|at| at.line)))
+            .collect();
+        assert_eq!(lines, [("first", Some(2)), ("second", Some(4))]);
+        let built = validate_config(parsed.config().clone()).expect("valid");
+        assert_eq!(built, parsed, "equal whatever the layout");
+        let unlocated = built.locate(ConfigErrors::single(ConfigError::new("admin.address", "x")));
+        assert_eq!(unlocated.errors[0].location, None);
     }
 }

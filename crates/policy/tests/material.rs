@@ -198,6 +198,11 @@ fn configurations_that_validate_but_cannot_be_built_are_refused_by_path() {
         assert_eq!(errors.len(), 1, "{}: {errors}", case.name);
         let error = &errors.errors[0];
         assert_eq!(error.path, case.path, "{}: {errors}", case.name);
+        assert!(
+            error.location.is_some(),
+            "{}: {error} has a position",
+            case.name
+        );
         for word in case.says {
             assert!(
                 error.message.contains(word),
@@ -231,10 +236,11 @@ fn every_problem_is_reported_at_once() {
     assert_eq!(
         paths,
         [
-            "authentication.jwt.issuers[0].jwks",
             "authentication.signatures.keys[0].secret",
             "authentication.signatures.keys[1].publicKey",
-        ]
+            "authentication.jwt.issuers[0].jwks",
+        ],
+        "in the order of the file"
     );
 }
 

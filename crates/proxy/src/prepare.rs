@@ -74,7 +74,8 @@ impl fmt::Debug for PreparedSnapshot {
 impl Gateway {
     /// Builds everything `config` needs, off the request path (blocking: secret and TLS files
     /// are read; call it from a blocking thread on a running gateway). Refused with every
-    /// error when anything cannot be built; the running snapshot is untouched either way.
+    /// error (in source order, with positions when the configuration came from text) when
+    /// anything cannot be built; the running snapshot is untouched either way.
     /// State that outlives snapshots (pools, limiter, JWKS key sets, caches) is reused when
     /// its settings are unchanged, exactly as across a swap.
     pub fn prepare(
@@ -102,7 +103,7 @@ impl Gateway {
         let (Some((snapshot, limits, pools)), Some(material), true) =
             (built, material, problems.is_empty())
         else {
-            return Err(ConfigErrors::new(problems));
+            return Err(config.locate(ConfigErrors::new(problems)));
         };
         let auth = self
             .auth

@@ -62,6 +62,7 @@ impl PolicyMaterial {
 }
 
 /// Builds the authentication material of `config`, resolving secrets through `secrets`.
+/// Errors are in source order, with positions when the configuration came from text.
 pub fn build(
     config: &ValidatedConfig,
     secrets: &dyn SecretSource,
@@ -98,7 +99,7 @@ pub fn build(
             introspection: introspection.flatten(),
             deferred,
         }),
-        _ => Err(ConfigErrors::new(problems)),
+        _ => Err(config.locate(ConfigErrors::new(problems))),
     }
 }
 
