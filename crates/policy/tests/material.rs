@@ -174,6 +174,13 @@ fn cases() -> Vec<Case> {
             environment_independent: true,
         },
         Case {
+            name: "identity header name longer than a header name can be",
+            authentication: format!("  identityHeaders:\n    subject: x-{}\n", "s".repeat(70_000)),
+            path: "authentication.identityHeaders.subject",
+            says: &["x-sss", "70002 bytes", "x-portcullis-subject"],
+            environment_independent: true,
+        },
+        Case {
             name: "missing introspection client secret",
             authentication: introspection("https://auth.example.com/introspect", "env:CLIENT_SECRET_MISSING"),
             path: "authentication.introspection.clientSecret",
@@ -280,4 +287,16 @@ fn a_buildable_configuration_builds_every_section_and_the_dry_run_defers_only_se
         ]
     );
     assert!(!deferred.is_complete());
+}
+
+#[test]
+fn the_documented_full_example_passes_the_dry_run() {
+    let doc = include_str!("../../../docs/configuration.md");
+    let start = doc.find("## Full example").expect("example section");
+    let body = &doc[start..];
+    let yaml_start = body.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
+    let yaml_end = body[yaml_start..].find("```").expect("block end") + yaml_start;
+    let validated = load_str(&body[yaml_start..yaml_end], Format::Yaml)
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    dry_run(&validated).unwrap_or_else(|errors| panic!("{errors}"));
 }

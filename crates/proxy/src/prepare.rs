@@ -77,7 +77,9 @@ impl Gateway {
     /// error (in source order, with positions when the configuration came from text) when
     /// anything cannot be built; the running snapshot is untouched either way.
     /// State that outlives snapshots (pools, limiter, JWKS key sets, caches) is reused when
-    /// its settings are unchanged, exactly as across a swap.
+    /// its settings are unchanged, exactly as across a swap. Prepare and install one
+    /// configuration at a time, as the reload loop does: a prepared snapshot chose what to
+    /// reuse against the snapshot installed when it was prepared.
     pub fn prepare(
         &self,
         config: ValidatedConfig,

@@ -152,7 +152,8 @@ fn identity_headers(config: &IdentityHeaders, build: &mut Build) -> Option<Ident
             build.problem(
                 format!("authentication.identityHeaders.{field}"),
                 format!(
-                    "`{name}` is not a valid header name: use one such as x-portcullis-{field}"
+                    "{} is not a valid header name: use one such as x-portcullis-{field}",
+                    shown(name)
                 ),
             );
         }
@@ -175,7 +176,10 @@ fn api_keys(config: &ApiKeyAuthentication, build: &mut Build) -> Option<ApiKeySt
         Err(ApiKeyConfigError::InvalidHeader(header)) => {
             build.problem(
                 format!("{path}.header"),
-                format!("`{header}` is not a valid header name: use one such as x-api-key"),
+                format!(
+                    "{} is not a valid header name: use one such as x-api-key",
+                    shown(&header)
+                ),
             );
             None
         }
@@ -193,5 +197,15 @@ fn api_keys(config: &ApiKeyAuthentication, build: &mut Build) -> Option<ApiKeySt
             );
             None
         }
+    }
+}
+
+/// A value as an error message shows it: quoted, and cut (with its length) when it is too
+/// long to read.
+fn shown(value: &str) -> String {
+    const SHOWN_CHARS: usize = 64;
+    match value.char_indices().nth(SHOWN_CHARS) {
+        None => format!("`{value}`"),
+        Some((cut, _)) => format!("`{}…` ({} bytes)", &value[..cut], value.len()),
     }
 }
