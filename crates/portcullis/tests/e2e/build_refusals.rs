@@ -19,13 +19,15 @@ struct Case {
     says: String,
 }
 
-/// Each case turned into a full configuration from `base` (a valid file from
-/// `harness::config_yaml`).
-fn cases(dir: &Path) -> Vec<(Case, Box<dyn Fn(&str) -> String>)> {
+/// Turns `base` (a valid file from `harness::config_yaml`) into a case's configuration.
+type Transform = Box<dyn Fn(&str) -> String>;
+
+/// Each case with the change that makes a valid file unbuildable.
+fn cases(dir: &Path) -> Vec<(Case, Transform)> {
     let absent_secret = dir.join("absent-secret").display().to_string();
     let absent_cert = dir.join("absent-cert.pem").display().to_string();
     let absent_key = dir.join("absent-key.pem").display().to_string();
-    let authentication = |section: String| -> Box<dyn Fn(&str) -> String> {
+    let authentication = |section: String| -> Transform {
         Box::new(move |base: &str| {
             base.replacen("services:\n", &format!("{section}services:\n"), 1)
         })
