@@ -1,6 +1,6 @@
 //! The rate-limit phase (DESIGN §5, phase 7): the limiter kept across snapshot swaps, the
-//! per-route limits and quotas compiled when a snapshot is prepared, and the background task that evicts idle
-//! buckets and publishes the store's state as metrics.
+//! per-route limits and quotas compiled when a snapshot is prepared, and the background task
+//! that evicts idle buckets and publishes the store's state as metrics.
 //!
 //! * [`RateLimitState`] lives in the gateway for its whole life. Preparing a snapshot keeps the
 //!   current [`RateLimiter`] when the `redis` and `localLimits` sections are unchanged, so
