@@ -1,4 +1,6 @@
-//! Config parsing and validation must never panic, whatever the input.
+//! Config parsing, validation and everything built from a valid config without the data
+//! plane's environment (the compile and the policy material dry run) must never panic,
+//! whatever the input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -6,7 +8,11 @@ use portcullis_config::{load_str, Format};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = load_str(text, Format::Yaml);
-        let _ = load_str(text, Format::Json);
+        for format in [Format::Yaml, Format::Json] {
+            if let Ok(validated) = load_str(text, format) {
+                let _ = portcullis_router::Snapshot::compile(&validated);
+                let _ = portcullis_policy::material::dry_run(&validated);
+            }
+        }
     }
 });

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use portcullis_proxy::{Gateway, LoadedSnapshot};
+use portcullis_proxy::{Gateway, SnapshotMeta};
 use portcullis_telemetry::access_log::AccessLog;
 use portcullis_telemetry::metrics::Metrics;
 
@@ -77,22 +77,20 @@ async fn answers_health_readiness_version_and_metrics() {
 
     let validated =
         portcullis_config::load_str(CONFIG, portcullis_config::Format::Yaml).expect("valid config");
-    let snapshot = portcullis_router::Snapshot::compile(&validated.config).expect("compiles");
     let loaded_at = time::macros::datetime!(2025-06-01 10:20:30.456 UTC);
-    gateway.install(LoadedSnapshot {
-        snapshot,
-        config: std::sync::Arc::new(validated.config.clone()),
+    let meta = SnapshotMeta {
         config_version: 7,
-        checksum: validated.checksum.clone(),
         loaded_at,
-    });
+    };
+    let prepared = gateway.prepare(validated.clone(), meta).expect("builds");
+    gateway.install(prepared);
 
     assert_eq!(get(addr, "/readyz").await.0, 200);
     let (status, content_type, body) = get(addr, "/admin/config-version").await;
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
     let version: serde_json::Value = serde_json::from_str(&body).expect("version JSON");
     assert_eq!(version["configVersion"], 7);
-    assert_eq!(version["checksum"], validated.checksum.as_str());
+    assert_eq!(version["checksum"], validated.checksum());
     assert_eq!(version["loadedAt"], "2025-06-01T10:20:30.456Z");
 
     let (status, content_type, body) = get(addr, "/metrics").await;
@@ -103,7 +101,7 @@ async fn answers_health_readiness_version_and_metrics() {
         .find(|line| line.starts_with("portcullis_config_info{"))
         .unwrap_or_else(|| panic!("config info in:\n{body}"));
     assert!(
-        info.contains("version=\"7\"") && info.contains(&validated.checksum),
+        info.contains("version=\"7\"") && info.contains(validated.checksum()),
         "{info}"
     );
 

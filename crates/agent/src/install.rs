@@ -68,7 +68,7 @@ pub(crate) fn check_config(
     let validated = load_str(&text, Format::Json).map_err(|errors| {
         ConfigRefusal::Invalid(errors.errors.iter().map(refusal_line).collect())
     })?;
-    let computed = validated_checksum(&validated);
+    let computed = validated.checksum();
     if computed != expected_checksum {
         return Err(ConfigRefusal::ChecksumMismatch {
             expected: expected_checksum.to_owned(),
@@ -76,12 +76,6 @@ pub(crate) fn check_config(
         });
     }
     Ok(validated)
-}
-
-/// The one place that reads `ValidatedConfig`'s fields (they are becoming private behind
-/// accessors; then this is `validated.checksum()`).
-fn validated_checksum(validated: &ValidatedConfig) -> &str {
-    &validated.checksum
 }
 
 /// `path: message`, without the line and column: they would point into JSON text that was
@@ -103,7 +97,7 @@ mod tests {
     fn a_valid_document_with_its_checksum_passes() {
         let (config, checksum) = document(ROUTE_A);
         let validated = check_config(&config, &checksum).expect("valid");
-        assert_eq!(validated_checksum(&validated), checksum);
+        assert_eq!(validated.checksum(), checksum);
     }
 
     #[test]

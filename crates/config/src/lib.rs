@@ -2,7 +2,9 @@
 //! errors, validation with field paths, and the canonical checksum.
 //!
 //! `load_file`/`load_str` are what the gateway and the control plane call: parse, validate,
-//! attach source positions to every error, and compute the checksum.
+//! attach source positions to every error, and compute the checksum. What they return, a
+//! [`ValidatedConfig`], is the only input the router's compile and the builders after it
+//! accept; [`validate_config`] makes one from a configuration built in code.
 
 mod checksum;
 mod error;
@@ -11,6 +13,7 @@ mod parse;
 mod position;
 mod serde_errors;
 mod validate;
+mod validated;
 mod yaml;
 
 use std::path::Path;
@@ -21,16 +24,7 @@ pub use model::*;
 pub use parse::{parse_str, Format};
 pub use position::PositionMap;
 pub use validate::validate;
-
-/// A configuration that parsed and passed validation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValidatedConfig {
-    pub config: Config,
-    /// `sha256:<64 hex>` over the canonical JSON of `config`.
-    pub checksum: String,
-    /// Problems that do not stop the config from loading, with positions when known.
-    pub warnings: Vec<ConfigError>,
-}
+pub use validated::{validate_config, ValidatedConfig};
 
 /// Reads, parses and validates a file; `.json` is JSON, anything else YAML.
 pub fn load_file(path: &Path) -> Result<ValidatedConfig, ConfigErrors> {
@@ -71,15 +65,10 @@ pub fn load_str(text: &str, format: Format) -> Result<ValidatedConfig, ConfigErr
     };
     let mut warnings = warnings;
     attach_positions(&mut warnings, &positions);
-    let checksum = checksum(&config);
-    Ok(ValidatedConfig {
-        config,
-        checksum,
-        warnings,
-    })
+    Ok(ValidatedConfig::new(config, warnings, Some(positions)))
 }
 
-fn attach_positions(errors: &mut [ConfigError], positions: &PositionMap) {
+pub(crate) fn attach_positions(errors: &mut [ConfigError], positions: &PositionMap) {
     for error in errors {
         if error.location.is_none() {
             error.location = positions.locate(&error.path);

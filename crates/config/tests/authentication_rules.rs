@@ -53,8 +53,8 @@ listeners:
 #[test]
 fn a_full_authentication_section_loads_with_its_defaults() {
     let loaded = load(&with_extra(FULL)).expect("valid");
-    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
-    let config = &loaded.config;
+    assert!(loaded.warnings().is_empty(), "{:?}", loaded.warnings());
+    let config = &loaded.config();
     assert_eq!(config.admin_path_prefixes, vec!["/admin"]);
     let jwt = config.authentication.jwt.as_ref().expect("jwt");
     assert_eq!(jwt.token_cache_size, 5000);
@@ -232,8 +232,8 @@ fn mtls_identities_are_unique_and_need_a_listener_asking_for_certificates() {
         "authentication:\n  mtls:\n    identities:\n      - {identity: billing.internal}\n",
     ))
     .expect("loads");
-    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
-    assert_eq!(loaded.warnings[0].path, "authentication.mtls");
+    assert_eq!(loaded.warnings().len(), 1, "{:?}", loaded.warnings());
+    assert_eq!(loaded.warnings()[0].path, "authentication.mtls");
 }
 
 #[test]

@@ -30,8 +30,8 @@ const SEED_JSON: &str = r#"{
 #[test]
 fn the_seed_snippets_load_as_written() {
     let loaded = load_str(SEED_YAML, Format::Yaml).unwrap_or_else(|errors| panic!("{errors}"));
-    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
-    let config = &loaded.config;
+    assert!(loaded.warnings().is_empty(), "{:?}", loaded.warnings());
+    let config = &loaded.config();
     let route = &config.routes[0];
     assert_eq!(route.name, "checkout-orders");
     assert_eq!(route.upstream.port, Some(8080));
@@ -66,15 +66,15 @@ fn the_seed_snippets_load_as_written() {
             .and_then(|policy| policy.max_body_bytes),
         Some(1_048_576)
     );
-    assert!(loaded.checksum.starts_with("sha256:"));
+    assert!(loaded.checksum().starts_with("sha256:"));
 }
 
 #[test]
 fn the_json_twin_has_the_same_checksum() {
     let yaml = load_str(SEED_YAML, Format::Yaml).unwrap_or_else(|errors| panic!("{errors}"));
     let json = load_str(SEED_JSON, Format::Json).unwrap_or_else(|errors| panic!("{errors}"));
-    assert_eq!(yaml.config, json.config);
-    assert_eq!(yaml.checksum, json.checksum);
+    assert_eq!(yaml.config(), json.config());
+    assert_eq!(yaml.checksum(), json.checksum());
 }
 
 #[test]
@@ -86,14 +86,15 @@ fn key_order_in_the_source_does_not_matter() {
     assert_ne!(reordered, SEED_YAML);
     let original = load_str(SEED_YAML, Format::Yaml).expect("seed loads");
     let moved = load_str(&reordered, Format::Yaml).expect("reordered loads");
-    assert_eq!(original.checksum, moved.checksum);
+    assert_eq!(original.checksum(), moved.checksum());
 }
 
 #[test]
 fn any_changed_value_changes_the_checksum() {
     let original = load_str(SEED_YAML, Format::Yaml)
         .expect("seed loads")
-        .checksum;
+        .checksum()
+        .to_string();
     for (from, to) in [
         (
             "timeoutMs: 1500\n      retries: 1\n      retryOn",
@@ -112,7 +113,8 @@ fn any_changed_value_changes_the_checksum() {
         let changed = SEED_YAML.replacen(from, to, 1);
         match load_str(&changed, Format::Yaml) {
             Ok(loaded) => assert_ne!(
-                loaded.checksum, original,
+                loaded.checksum(),
+                original,
                 "changing {from} kept the checksum"
             ),
             Err(errors) => {
@@ -128,7 +130,7 @@ fn any_changed_value_changes_the_checksum() {
 #[test]
 fn canonical_json_is_sorted_and_compact() {
     let loaded = load_str(SEED_YAML, Format::Yaml).expect("seed loads");
-    let text = canonical_json(&loaded.config);
+    let text = canonical_json(loaded.config());
     assert!(
         !text.contains(' ') || !text.contains(": "),
         "no whitespace between tokens"
@@ -140,6 +142,6 @@ fn canonical_json_is_sorted_and_compact() {
     let reparsed: serde_json::Value = serde_json::from_str(&text).expect("valid json");
     assert_eq!(
         reparsed,
-        serde_json::to_value(&loaded.config).expect("value")
+        serde_json::to_value(loaded.config()).expect("value")
     );
 }

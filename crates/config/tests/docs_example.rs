@@ -11,6 +11,6 @@ fn the_documented_example_is_valid() {
     let yaml_end = body[yaml_start..].find("```").expect("block end") + yaml_start;
     let loaded = load_str(&body[yaml_start..yaml_end], Format::Yaml)
         .unwrap_or_else(|errors| panic!("{errors}"));
-    assert_eq!(loaded.config.routes.len(), 2);
-    assert_eq!(loaded.config.version, Some(42));
+    assert_eq!(loaded.config().routes.len(), 2);
+    assert_eq!(loaded.config().version, Some(42));
 }

@@ -46,7 +46,7 @@ fn load_file_picks_json_by_extension_and_names_the_source() {
     let mut file = std::fs::File::create(&yaml_path).expect("create");
     write!(file, "{}", with_routes(GOOD_ROUTE)).expect("write");
     let loaded = load_file(&yaml_path).expect("valid yaml file");
-    assert_eq!(loaded.config.routes[0].name, "checkout-orders");
+    assert_eq!(loaded.config().routes[0].name, "checkout-orders");
 }
 
 #[test]
@@ -288,7 +288,7 @@ fn yaml_scalars_keep_their_types_in_the_model() {
             + "      retryOn: [connect-failure, reset, 503, \"504\"]\n      authorization:\n        tenantStatus: [ACTIVE]\n"),
     );
     let loaded = load(&text).expect("valid");
-    let policies = &loaded.config.routes[0].policies;
+    let policies = &loaded.config().routes[0].policies;
     assert_eq!(
         policies.retry_on,
         vec![
@@ -305,7 +305,10 @@ fn yaml_scalars_keep_their_types_in_the_model() {
             .map(|a| a.tenant_status.clone()),
         Some(vec!["ACTIVE".to_string()])
     );
-    assert_eq!(loaded.config.routes[0].matcher.methods, vec!["GET", "POST"]);
+    assert_eq!(
+        loaded.config().routes[0].matcher.methods,
+        vec!["GET", "POST"]
+    );
     assert_eq!(policies.timeout_ms, Some(1500));
 }
 

@@ -24,15 +24,15 @@ fn redis_defaults_apply() {
         "redis: {url: \"redis://127.0.0.1:6379\"}\n",
     ))
     .expect("valid");
-    let redis = loaded.config.redis.as_ref().expect("redis section");
+    let redis = loaded.config().redis.as_ref().expect("redis section");
     assert_eq!(redis.timeout_ms, 10);
     assert_eq!(redis.failure_threshold, 3);
     assert_eq!(redis.cooldown_ms, 1_000);
     assert_eq!(
-        loaded.config.rate_limits["per-ip"].store,
+        loaded.config().rate_limits["per-ip"].store,
         RateLimitStore::Redis
     );
-    assert_eq!(loaded.config.local_limits.max_buckets, 1_000_000);
+    assert_eq!(loaded.config().local_limits.max_buckets, 1_000_000);
 }
 
 #[test]
@@ -42,7 +42,7 @@ fn cluster_nodes_load() {
         "redis:\n  clusterNodes: [\"10.0.0.7:6379\", \"10.0.0.8:6379\"]\n  timeoutMs: 25\n",
     ))
     .expect("valid");
-    let redis = loaded.config.redis.as_ref().expect("redis section");
+    let redis = loaded.config().redis.as_ref().expect("redis section");
     assert_eq!(redis.cluster_nodes.len(), 2);
     assert_eq!(redis.timeout_ms, 25);
 }
@@ -131,7 +131,7 @@ fn max_buckets_must_be_positive() {
         &["maxBuckets 0"],
     );
     let loaded = load(&document("localLimits: {maxBuckets: 5000}\n")).expect("valid");
-    assert_eq!(loaded.config.local_limits.max_buckets, 5_000);
+    assert_eq!(loaded.config().local_limits.max_buckets, 5_000);
 }
 
 #[test]
@@ -167,16 +167,16 @@ fn local_fallback_and_lease_size_load() {
         REDIS,
     ))
     .expect("valid");
-    let limit = &loaded.config.rate_limits["per-ip"];
+    let limit = &loaded.config().rate_limits["per-ip"];
     assert_eq!(limit.lease_size, Some(4));
     let fallback = limit.local_fallback.expect("localFallback");
     assert_eq!(fallback.capacity, 3.0);
     assert_eq!(fallback.refill_per_second, 0.5);
-    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(loaded.warnings().is_empty(), "{:?}", loaded.warnings());
     // Absent fields stay absent, so existing configurations keep their checksum.
     let plain = load(&with_store("redis", REDIS)).expect("valid");
-    assert_eq!(plain.config.rate_limits["per-ip"].lease_size, None);
-    assert_eq!(plain.config.rate_limits["per-ip"].local_fallback, None);
+    assert_eq!(plain.config().rate_limits["per-ip"].lease_size, None);
+    assert_eq!(plain.config().rate_limits["per-ip"].local_fallback, None);
 }
 
 #[test]
@@ -222,7 +222,7 @@ fn settings_that_cannot_apply_are_warnings() {
     ))
     .expect("warnings do not fail the load");
     let paths: Vec<&str> = loaded
-        .warnings
+        .warnings()
         .iter()
         .map(|warning| warning.path.as_str())
         .collect();
@@ -242,7 +242,7 @@ fn key_prefix_loads_and_is_checked() {
         "redis: {url: \"redis://127.0.0.1:6379\", keyPrefix: \"gw-eu.1\"}\n",
     ))
     .expect("valid");
-    let redis = loaded.config.redis.as_ref().expect("redis section");
+    let redis = loaded.config().redis.as_ref().expect("redis section");
     assert_eq!(redis.key_prefix.as_deref(), Some("gw-eu.1"));
     expect_error(
         &with_store(

@@ -23,7 +23,7 @@ fn route(name: &str, matcher: &str, extra_policies: &str) -> String {
 #[test]
 fn the_good_fixture_loads() {
     let loaded = load(&with_routes(GOOD_ROUTE)).expect("valid");
-    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(loaded.warnings().is_empty(), "{:?}", loaded.warnings());
 }
 
 #[test]
@@ -596,17 +596,17 @@ fn request_policy_header_names_and_content_types() {
 fn principal_keyed_rate_limit_on_an_anonymous_route_is_a_warning() {
     let text = route_with("auth: required", "auth: none");
     let loaded = load(&text).expect("warnings do not fail the load");
-    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
-    assert_eq!(loaded.warnings[0].path, "routes[0].policies.rateLimit");
+    assert_eq!(loaded.warnings().len(), 1, "{:?}", loaded.warnings());
+    assert_eq!(loaded.warnings()[0].path, "routes[0].policies.rateLimit");
     assert!(
-        loaded.warnings[0].message.contains("tenantId"),
+        loaded.warnings()[0].message.contains("tenantId"),
         "{}",
-        loaded.warnings[0]
+        loaded.warnings()[0]
     );
-    assert!(loaded.warnings[0].location.is_some());
+    assert!(loaded.warnings()[0].location.is_some());
     let by_ip = route_with("auth: required", "auth: none")
         .replace("rateLimit: checkout-default", "rateLimit: per-ip");
-    assert!(load(&by_ip).expect("valid").warnings.is_empty());
+    assert!(load(&by_ip).expect("valid").warnings().is_empty());
 }
 
 #[test]

@@ -14,6 +14,9 @@
 //! * [`identity`]: the identity headers set upstream.
 //! * [`mtls`]: principals from client-certificate identities.
 //! * [`introspection`]: RFC 7662 request encoding and response reading.
+//! * [`material`]: the builder from a validated configuration to all of the above, refusing
+//!   what cannot be built (secrets through a `SecretSource`), and the control plane's
+//!   [`material::dry_run`].
 
 pub mod apikey;
 pub mod authorize;
@@ -21,6 +24,7 @@ pub mod failure;
 pub mod identity;
 pub mod introspection;
 pub mod jwt;
+pub mod material;
 pub mod mtls;
 pub mod principal;
 pub mod signature;

@@ -1,115 +1,70 @@
-//! Turning a configuration file into a compiled snapshot, off the request path: read, parse,
-//! validate (`portcullis-config`), compile (`portcullis-router`). Blocking: call it from
-//! `spawn_blocking` on a running gateway.
+//! Turning a configuration file into a snapshot ready to install, off the request path:
+//! read, parse and validate (`portcullis-config`), then build everything on the gateway
+//! (`Gateway::prepare`: compile, policy material with secrets read, rate limits, pools, TLS).
+//! Start, reload and `portcullis validate` all come this way, so they refuse the same files
+//! with the same errors. Blocking: call it from `spawn_blocking` on a running gateway.
 
-use std::fmt;
 use std::hash::Hasher;
 use std::path::Path;
 
-use portcullis_config::{Config, ConfigErrors, ValidatedConfig};
-use portcullis_router::{CompileError, Snapshot};
-
-/// A configuration that passed validation and compiled, ready to install.
-#[derive(Debug)]
-pub struct Prepared {
-    pub config: Config,
-    /// `sha256:…` over the canonical JSON (from `portcullis-config`).
-    pub checksum: String,
-    /// Validation warnings, one rendered line each.
-    pub warnings: Vec<String>,
-    pub snapshot: Snapshot,
-}
-
-/// Why a configuration cannot be used. `Display` lists every problem, one per line.
-#[derive(Debug)]
-pub enum PrepareError {
-    Invalid(ConfigErrors),
-    Compile {
-        source_name: String,
-        error: CompileError,
-    },
-}
-
-impl fmt::Display for PrepareError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PrepareError::Invalid(errors) => write!(f, "{errors}"),
-            PrepareError::Compile { source_name, error } => {
-                write!(
-                    f,
-                    "{source_name}: the configuration is valid but does not compile: {error}"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for PrepareError {}
-
-impl PrepareError {
-    /// One line per problem (for logs, where one event per error reads best).
-    pub fn lines(&self) -> Vec<String> {
-        match self {
-            PrepareError::Invalid(errors) => errors.iter().map(ToString::to_string).collect(),
-            PrepareError::Compile { .. } => vec![self.to_string()],
-        }
-    }
-}
-
-/// Read, validate and compile the file at `path`.
-pub fn prepare_file(path: &Path) -> Result<Prepared, PrepareError> {
-    load_file(path).result
-}
+use portcullis_config::{ConfigErrors, ValidatedConfig};
+use portcullis_proxy::{Gateway, PreparedSnapshot, SnapshotMeta};
 
 /// One read of a configuration file: the outcome, and the fingerprint of exactly the bytes
 /// that produced it.
-pub struct FileLoad {
+pub struct FileLoad<T> {
     /// `None` when the file could not be read.
     pub fingerprint: Option<u64>,
-    pub result: Result<Prepared, PrepareError>,
+    pub result: Result<T, ConfigErrors>,
 }
 
-/// Read the file once, then validate and compile what was read. The fingerprint describes
+/// Read the file once, then parse and validate what was read. The fingerprint describes
 /// those same bytes, so a write that lands between the read and a second look at the file
 /// can never be mistaken for the installed configuration.
-pub fn load_file(path: &Path) -> FileLoad {
+pub fn load_file(path: &Path) -> FileLoad<ValidatedConfig> {
     let text = match portcullis_config::read_file(path) {
         Ok(text) => text,
         Err(errors) => {
             return FileLoad {
                 fingerprint: None,
-                result: Err(PrepareError::Invalid(errors)),
+                result: Err(errors),
             }
         }
     };
-    let fingerprint = Some(fingerprint_of(text.as_bytes()));
-    let result = portcullis_config::load_file_text(path, &text)
-        .map_err(PrepareError::Invalid)
-        .and_then(|validated| compile(validated, &path.display().to_string()));
     FileLoad {
-        fingerprint,
-        result,
+        fingerprint: Some(fingerprint_of(text.as_bytes())),
+        result: portcullis_config::load_file_text(path, &text),
     }
 }
 
-/// Compile a validated configuration.
-pub fn compile(validated: ValidatedConfig, source_name: &str) -> Result<Prepared, PrepareError> {
-    let ValidatedConfig {
-        config,
-        checksum,
-        warnings,
-        ..
-    } = validated;
-    let snapshot = Snapshot::compile(&config).map_err(|error| PrepareError::Compile {
-        source_name: source_name.to_string(),
-        error,
-    })?;
-    Ok(Prepared {
-        config,
-        checksum,
-        warnings: warnings.iter().map(ToString::to_string).collect(),
-        snapshot,
-    })
+/// [`load_file`], then build the configuration on `gateway`; `meta` gives the snapshot its
+/// identity from the validated configuration.
+pub fn prepare_file(
+    gateway: &Gateway,
+    path: &Path,
+    meta: impl FnOnce(&ValidatedConfig) -> SnapshotMeta,
+) -> FileLoad<PreparedSnapshot> {
+    let load = load_file(path);
+    let source_name = path.display().to_string();
+    FileLoad {
+        fingerprint: load.fingerprint,
+        result: load.result.and_then(|validated| {
+            let meta = meta(&validated);
+            prepare(gateway, validated, meta, &source_name)
+        }),
+    }
+}
+
+/// Build a validated configuration on `gateway`; errors name `source_name`.
+pub fn prepare(
+    gateway: &Gateway,
+    validated: ValidatedConfig,
+    meta: SnapshotMeta,
+    source_name: &str,
+) -> Result<PreparedSnapshot, ConfigErrors> {
+    gateway
+        .prepare(validated, meta)
+        .map_err(|errors| errors.with_source(source_name))
 }
 
 /// A cheap fingerprint of a file's bytes, to skip watcher events that changed nothing.

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use portcullis_config::Format;
+use portcullis_config::{Format, ValidatedConfig};
+use portcullis_router::Snapshot;
 
 use crate::cli::QuickstartArgs;
-use crate::config_source::{self, Prepared};
 use crate::example_upstreams::{self, EXAMPLE_UPSTREAMS};
 use crate::run::{self, BoundAddresses, RunOptions};
 
@@ -17,9 +17,9 @@ pub const QUICKSTART_YAML: &str = include_str!("../../../examples/quickstart.yam
 pub async fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     ensure_free(&args.listen, "--listen")?;
     ensure_free(&args.admin, "--admin")?;
-    let prepared = prepare(&args.listen, &args.admin)?;
-    let canary_user = user_routed_to(&prepared, "orders", "canary");
-    let stable_user = user_routed_to(&prepared, "orders", "stable");
+    let validated = embedded_config(&args.listen, &args.admin)?;
+    let canary_user = user_routed_to(&validated, "orders", "canary");
+    let stable_user = user_routed_to(&validated, "orders", "stable");
     example_upstreams::start(&EXAMPLE_UPSTREAMS).await?;
     let listen = args.listen.clone();
     let admin = args.admin.clone();
@@ -27,7 +27,7 @@ pub async fn run(args: QuickstartArgs) -> anyhow::Result<()> {
         drain_deadline: Duration::from_secs(args.drain_seconds),
         reload: None,
     };
-    run::run(prepared, options, |bound| {
+    run::run(validated, QUICKSTART_SOURCE, options, |bound| {
         print_curl_lines(bound, canary_user.as_deref(), stable_user.as_deref());
     })
     .await
@@ -50,30 +50,31 @@ fn ensure_free(address: &str, flag: &str) -> anyhow::Result<()> {
         })
 }
 
-/// The embedded configuration with the listener and admin addresses overridden.
-pub fn prepare(listen: &str, admin: &str) -> anyhow::Result<Prepared> {
-    let mut validated =
-        portcullis_config::load_str(QUICKSTART_YAML, Format::Yaml).map_err(|errors| {
-            anyhow::anyhow!("the embedded quickstart configuration is invalid: {errors}")
-        })?;
-    let listener = validated
-        .config
+/// Where the embedded configuration comes from, as errors name it.
+const QUICKSTART_SOURCE: &str = "examples/quickstart.yaml";
+
+/// The embedded configuration with the listener and admin addresses overridden, validated.
+pub fn embedded_config(listen: &str, admin: &str) -> anyhow::Result<ValidatedConfig> {
+    let invalid = |errors: portcullis_config::ConfigErrors| {
+        anyhow::anyhow!("the embedded quickstart configuration is invalid: {errors}")
+    };
+    let (mut config, _positions) =
+        portcullis_config::parse_str(QUICKSTART_YAML, Format::Yaml).map_err(invalid)?;
+    let listener = config
         .listeners
         .first_mut()
         .context("the embedded quickstart configuration has no listener")?;
     listener.address = listen.to_string();
-    validated.config.admin.address = admin.to_string();
-    // The identity covers the addresses too, so recompute it after the overrides.
-    validated.checksum = portcullis_config::checksum(&validated.config);
-    config_source::compile(validated, "examples/quickstart.yaml")
-        .map_err(|error| anyhow::anyhow!("{error}"))
+    config.admin.address = admin.to_string();
+    // Validated after the overrides, so the addresses are checked and in the checksum.
+    portcullis_config::validate_config(config).map_err(invalid)
 }
 
 /// A user id that the route's canary split sends to `version`, found with the same hashing
 /// the gateway uses, so the printed example is right by construction.
-fn user_routed_to(prepared: &Prepared, route: &str, version: &str) -> Option<String> {
-    let compiled = prepared
-        .snapshot
+fn user_routed_to(validated: &ValidatedConfig, route: &str, version: &str) -> Option<String> {
+    let snapshot = Snapshot::compile(validated).ok()?;
+    let compiled = snapshot
         .routes()
         .iter()
         .find(|candidate| &*candidate.name == route)?;

@@ -1,18 +1,20 @@
 //! Standalone reloads: watch the configuration file and listen for SIGHUP. Each reload
-//! parses, validates and compiles on a blocking thread, never on the request path. An invalid
-//! file is refused (every error logged, `config_load(false)` counted) and the running
-//! snapshot keeps serving; a valid one is swapped in atomically.
+//! parses, validates and builds (`Gateway::prepare`: compile, secrets, keys, limiter, pools,
+//! TLS) on a blocking thread, never on the request path. A file that is invalid or cannot be
+//! built is refused (every error logged, `config_load(false)` counted) and the running
+//! snapshot keeps serving; a good one is swapped in atomically.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use portcullis_config::{AccessLog, Listener};
+use portcullis_config::{AccessLog, ConfigErrors, Listener};
+use portcullis_proxy::{Gateway, PreparedSnapshot};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::config_source::{self, PrepareError, Prepared};
-use crate::run::Installer;
+use crate::config_source;
+use crate::run::{self, Installer};
 
 /// Editors write a file in several steps (truncate, write, rename): wait this long after the
 /// last event before reading it.
@@ -35,8 +37,8 @@ enum Trigger {
 
 enum Outcome {
     Unchanged,
-    Ready(Box<Prepared>, Option<u64>),
-    Refused(PrepareError, Option<u64>),
+    Ready(Box<PreparedSnapshot>, Option<u64>),
+    Refused(ConfigErrors, Option<u64>),
 }
 
 /// Every this often the file's metadata is compared with the last look, so a change is
@@ -125,15 +127,19 @@ impl Reloader {
             }
             let path = options.path.clone();
             let previous = fingerprint;
-            let outcome =
-                tokio::task::spawn_blocking(move || prepare(&path, previous, forced)).await;
+            let gateway = installer.gateway().clone();
+            let successful_loads = installer.successful_loads();
+            let outcome = tokio::task::spawn_blocking(move || {
+                prepare(&gateway, &path, previous, forced, successful_loads)
+            })
+            .await;
             match outcome {
                 Ok(Outcome::Unchanged) => {
                     tracing::debug!(path = %options.path.display(), "configuration file unchanged");
                 }
                 Ok(Outcome::Ready(prepared, new_fingerprint)) => {
                     fingerprint = new_fingerprint;
-                    for warning in &prepared.warnings {
+                    for warning in prepared.warnings() {
                         tracing::warn!("configuration warning: {warning}");
                     }
                     warn_about_restart_only_changes(
@@ -153,7 +159,7 @@ impl Reloader {
                 Ok(Outcome::Refused(error, new_fingerprint)) => {
                     fingerprint = new_fingerprint;
                     installer.gateway().metrics().config_load(false);
-                    for line in error.lines() {
+                    for line in &error {
                         tracing::error!(path = %options.path.display(), "reload refused: {line}");
                     }
                     tracing::error!(
@@ -170,14 +176,22 @@ impl Reloader {
     }
 }
 
-fn prepare(path: &Path, previous: Option<u64>, forced: bool) -> Outcome {
+fn prepare(
+    gateway: &Gateway,
+    path: &Path,
+    previous: Option<u64>,
+    forced: bool,
+    successful_loads: u64,
+) -> Outcome {
     let current = config_source::content_fingerprint(path);
     if !forced && current.is_some() && current == previous {
         return Outcome::Unchanged;
     }
     // The fingerprint kept is the one of the bytes actually loaded, not of `current`: the
     // file may have been replaced again in between, and that change must not look installed.
-    let load = config_source::load_file(path);
+    let load = config_source::prepare_file(gateway, path, |validated| {
+        run::next_meta(validated, successful_loads)
+    });
     match load.result {
         Ok(prepared) => Outcome::Ready(Box::new(prepared), load.fingerprint),
         // A file that is not UTF-8 has no loaded bytes; remember the raw fingerprint so the
@@ -229,23 +243,24 @@ async fn poll_file(path: PathBuf, triggers: mpsc::UnboundedSender<Trigger>) {
 /// Listeners, the admin address and the access log are set up once; a reload cannot move
 /// them.
 fn warn_about_restart_only_changes(
-    prepared: &Prepared,
+    prepared: &PreparedSnapshot,
     running_listeners: &[Listener],
     running_admin_address: &str,
     running_access_log: &AccessLog,
 ) {
-    if prepared.config.listeners != running_listeners {
+    let config = prepared.validated().config();
+    if config.listeners != running_listeners {
         tracing::warn!(
             "listeners changed in the reloaded file; they take effect only after a restart \
              (the running listeners are kept)"
         );
     }
-    if prepared.config.admin.address != running_admin_address {
+    if config.admin.address != running_admin_address {
         tracing::warn!(
             "admin.address changed in the reloaded file; it takes effect only after a restart"
         );
     }
-    if prepared.config.access_log != *running_access_log {
+    if config.access_log != *running_access_log {
         tracing::warn!(
             "accessLog changed in the reloaded file; it takes effect only after a restart"
         );

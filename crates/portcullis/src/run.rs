@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use portcullis_config::Config;
-use portcullis_proxy::{Gateway, LoadedSnapshot, Server};
+use portcullis_config::{Config, ConfigErrors, ValidatedConfig};
+use portcullis_proxy::{Gateway, PreparedSnapshot, Server, SnapshotMeta};
 use portcullis_telemetry::access_log::{AccessLog, AccessLogGuard, Destination};
 use portcullis_telemetry::metrics::Metrics;
 
 use crate::cli::ServeArgs;
-use crate::config_source::{self, Prepared};
+use crate::config_source;
 use crate::reload::{self, ReloadOptions};
 use crate::shutdown::Shutdown;
 
@@ -23,21 +23,26 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("configuration loader task failed")?;
     let fingerprint = load.fingerprint;
-    let prepared = load.result.map_err(|error| {
-        anyhow::anyhow!(
-            "{error}\nfix the errors above in {} and start again",
-            path.display()
-        )
-    })?;
+    let validated = load
+        .result
+        .map_err(|error| refused_at_start(&error, &path))?;
     let options = RunOptions {
         drain_deadline: Duration::from_secs(args.drain_seconds),
         reload: Some(ReloadOptions {
-            path,
+            path: path.clone(),
             watch_file: !args.no_watch,
             fingerprint,
         }),
     };
-    run(prepared, options, |_| {}).await
+    run(validated, &path.display().to_string(), options, |_| {}).await
+}
+
+/// Every error of a configuration the gateway cannot start with, and what to do.
+fn refused_at_start(errors: &ConfigErrors, source: &std::path::Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{errors}\nfix the errors above in {} and start again",
+        source.display()
+    )
 }
 
 pub struct RunOptions {
@@ -52,23 +57,34 @@ pub struct BoundAddresses {
     pub admin: std::net::SocketAddr,
 }
 
-/// Start everything for `prepared`, call `on_ready` once the listeners are bound, and serve
-/// until SIGTERM/SIGINT, then drain.
+/// Start everything for `validated` (from `source_name`): build it (refused with every error
+/// when it cannot be built), call `on_ready` once the listeners are bound, and serve until
+/// SIGTERM/SIGINT, then drain.
 pub async fn run(
-    prepared: Prepared,
+    validated: ValidatedConfig,
+    source_name: &str,
     options: RunOptions,
     on_ready: impl FnOnce(&BoundAddresses),
 ) -> anyhow::Result<()> {
-    for warning in &prepared.warnings {
+    let metrics = Metrics::new();
+    let (access_log, access_log_guard) = start_access_log(validated.config(), &metrics)?;
+    let gateway = Gateway::new(metrics.clone(), access_log);
+    let listeners = validated.config().listeners.clone();
+    let admin_address = validated.config().admin.address.clone();
+    let access_log_settings = validated.config().access_log.clone();
+    let mut installer = Installer::new(gateway.clone());
+    let meta = installer.next_meta(&validated);
+    let blocking_gateway = gateway.clone();
+    let owned_source = source_name.to_string();
+    let prepared = tokio::task::spawn_blocking(move || {
+        config_source::prepare(&blocking_gateway, validated, meta, &owned_source)
+    })
+    .await
+    .context("configuration builder task failed")?
+    .map_err(|errors| refused_at_start(&errors, std::path::Path::new(source_name)))?;
+    for warning in prepared.warnings() {
         tracing::warn!("configuration warning: {warning}");
     }
-    let metrics = Metrics::new();
-    let (access_log, access_log_guard) = start_access_log(&prepared.config, &metrics)?;
-    let gateway = Gateway::new(metrics.clone(), access_log);
-    let listeners = prepared.config.listeners.clone();
-    let admin_address = prepared.config.admin.address.clone();
-    let access_log_settings = prepared.config.access_log.clone();
-    let mut installer = Installer::new(gateway.clone());
     installer.install(prepared);
 
     let server = Server::bind(gateway.clone(), &listeners).await.context(
@@ -157,22 +173,26 @@ impl Installer {
         }
     }
 
-    /// Swap `prepared` in atomically. Its version is the file's `version` when set, else the
-    /// count of successful loads (1 for the first).
-    pub fn install(&mut self, prepared: Prepared) -> u64 {
+    /// The identity the next installed configuration gets: the file's `version` when set,
+    /// else the count of successful loads including this one (1 for the first).
+    pub fn next_meta(&self, validated: &ValidatedConfig) -> SnapshotMeta {
+        next_meta(validated, self.successful_loads)
+    }
+
+    /// Successful loads so far (for [`next_meta`] on another thread).
+    pub fn successful_loads(&self) -> u64 {
+        self.successful_loads
+    }
+
+    /// Swap `prepared` in atomically and count the load; returns its version.
+    pub fn install(&mut self, prepared: PreparedSnapshot) -> u64 {
         self.successful_loads += 1;
-        let config_version = config_version(prepared.config.version, self.successful_loads);
-        let routes = prepared.snapshot.routes().len();
-        let checksum = prepared.checksum;
-        let metrics = self.gateway.metrics().clone();
-        self.gateway.install(LoadedSnapshot {
-            snapshot: prepared.snapshot,
-            config: Arc::new(prepared.config),
-            config_version,
-            checksum: checksum.clone(),
-            loaded_at: time::OffsetDateTime::now_utc(),
-        });
-        metrics.config_load(true);
+        let loaded = prepared.loaded();
+        let config_version = loaded.config_version;
+        let routes = loaded.snapshot.routes().len();
+        let checksum = loaded.checksum.clone();
+        self.gateway.install(prepared);
+        self.gateway.metrics().config_load(true);
         // The parser's transient trees are gone now; hand their pages back, on the blocking
         // pool since trimming a large heap takes milliseconds.
         crate::memory::release_freed_memory_in_background();
@@ -182,6 +202,14 @@ impl Installer {
 
     pub fn gateway(&self) -> &Arc<Gateway> {
         &self.gateway
+    }
+}
+
+/// The identity of a configuration loaded after `successful_loads` successful ones.
+pub fn next_meta(validated: &ValidatedConfig, successful_loads: u64) -> SnapshotMeta {
+    SnapshotMeta {
+        config_version: config_version(validated.config().version, successful_loads + 1),
+        loaded_at: time::OffsetDateTime::now_utc(),
     }
 }
 

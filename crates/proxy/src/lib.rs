@@ -18,6 +18,7 @@ mod gateway;
 mod headers;
 mod ingress;
 mod pipeline;
+mod prepare;
 mod ratelimit;
 mod respond;
 mod route;
@@ -26,20 +27,24 @@ mod shape;
 mod tls;
 pub mod upstream;
 
+pub use auth::EnvironmentSecrets;
 pub use body::ResponseBody;
 pub use gateway::Gateway;
+pub use prepare::{PreparedSnapshot, SnapshotMeta};
 pub use server::Server;
 
 use std::sync::Arc;
 
 use portcullis_router::Snapshot;
 
-/// A compiled configuration with its identity, as installed on the data plane.
+/// A compiled configuration with its identity, as installed on the data plane. Built only by
+/// [`Gateway::prepare`] (hence non-exhaustive); its fields are for reading.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct LoadedSnapshot {
     pub snapshot: Snapshot,
-    /// The validated configuration the snapshot was compiled from: policies that keep
-    /// state across swaps (authentication, rate limits, tenants) are built from it at install.
+    /// The validated configuration the snapshot was compiled from (tenants and rate-limit
+    /// key facts are read from it per request).
     pub config: Arc<portcullis_config::Config>,
     /// Standalone: the file's `version` when set, else the count of successful loads.
     pub config_version: u64,

@@ -219,7 +219,9 @@ impl Server {
                     source: error,
                 })?;
             let tls = match &listener.tls {
-                Some(settings) => Some(tls::acceptor(&listener.name, settings).await?),
+                Some(settings) => {
+                    Some(listener_acceptor(&gateway, &listener.name, settings).await?)
+                }
                 None => None,
             };
             let tcp = TcpListener::bind(address)
@@ -300,6 +302,27 @@ impl Server {
         }
         let _ = self.hard_stop.send(true);
     }
+}
+
+/// The acceptor the installed snapshot loaded for this listener, else one loaded now (a
+/// server bound before any snapshot, or to listeners the snapshot does not describe).
+async fn listener_acceptor(
+    gateway: &Gateway,
+    name: &str,
+    settings: &portcullis_config::ListenerTls,
+) -> Result<TlsAcceptor, ProxyError> {
+    if let Some(acceptor) = gateway.listener_tls(name, settings) {
+        return Ok(acceptor);
+    }
+    let tls_error = |message: String| ProxyError::Tls {
+        listener: name.to_string(),
+        message,
+    };
+    let owned = settings.clone();
+    tokio::task::spawn_blocking(move || tls::load(&owned))
+        .await
+        .map_err(|error| tls_error(format!("loading the TLS files failed: {error}")))?
+        .map_err(|problem| tls_error(format!("tls.{}: {}", problem.field, problem.message)))
 }
 
 async fn accept_loop(listener: BoundListener, graceful: &GracefulShutdown) {

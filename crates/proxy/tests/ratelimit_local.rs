@@ -292,11 +292,11 @@ async fn buckets_survive_a_reload_that_keeps_the_limit() {
     assert_eq!(get(gateway.addr, "").await.status, 429);
     // A new snapshot (another route name, same limit and store settings): still drained.
     let renamed = yaml.replace("name: main", "name: main-v2");
-    gateway.gateway.install(common::snapshot(&renamed));
+    common::install(&gateway.gateway, &renamed);
     assert_eq!(get(gateway.addr, "").await.status, 429);
     // Changing the local store's bound builds a new limiter: buckets start full again.
     let rebuilt = format!("{renamed}localLimits:\n  maxBuckets: 5000\n");
-    gateway.gateway.install(common::snapshot(&rebuilt));
+    common::install(&gateway.gateway, &rebuilt);
     assert_eq!(get(gateway.addr, "").await.status, 200);
     gateway.stop().await;
 }

@@ -47,12 +47,7 @@ async fn drain_deadline_cuts_off_requests_that_take_too_long() {
         portcullis_telemetry::metrics::Metrics::new(),
         AccessLog::disabled(),
     );
-    gateway.install(common::snapshot(&single_route(
-        &upstream.endpoint(),
-        "/",
-        "",
-        "",
-    )));
+    common::install(&gateway, &single_route(&upstream.endpoint(), "/", "", ""));
     let mut running =
         common::start_gateway(gateway, common::listener(), Duration::from_millis(200)).await;
     let mut stream = TcpStream::connect(running.addr).await.expect("connect");
@@ -90,12 +85,7 @@ async fn open_tunnels_get_the_rest_of_the_drain_deadline_then_close() {
         portcullis_telemetry::metrics::Metrics::new(),
         AccessLog::disabled(),
     );
-    gateway.install(common::snapshot(&single_route(
-        &upstream.endpoint(),
-        "/",
-        "",
-        "",
-    )));
+    common::install(&gateway, &single_route(&upstream.endpoint(), "/", "", ""));
     let mut running =
         common::start_gateway(gateway, common::listener(), Duration::from_millis(600)).await;
     let mut tunnel = common::open_upgrade(running.addr).await;

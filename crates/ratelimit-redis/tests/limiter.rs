@@ -29,7 +29,8 @@ routes: []
 fn config(extra: &str) -> Config {
     load_str(&format!("{LIMITS}{extra}"), Format::Yaml)
         .unwrap_or_else(|errors| panic!("{errors}"))
-        .config
+        .config()
+        .clone()
 }
 
 fn specs(config: &Config, names: &[&str]) -> Vec<LimitSpec> {

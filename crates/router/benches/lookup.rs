@@ -59,7 +59,8 @@ fn snapshot(route_count: usize) -> Snapshot {
         ..Service::default()
     };
     config.services.insert("svc".into(), service);
-    Snapshot::compile(&config).expect("bench config compiles")
+    let validated = portcullis_config::validate_config(config).expect("bench config is valid");
+    Snapshot::compile(&validated).expect("bench config compiles")
 }
 
 /// Requests that all find a route: deep paths under existing prefixes, on existing hosts.

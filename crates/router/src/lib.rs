@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use http::{HeaderValue, Method};
+use portcullis_config::{ConfigError, ConfigErrors, ValidatedConfig};
 
 mod compile;
 mod compiled;
@@ -17,6 +18,8 @@ pub mod host;
 mod index;
 pub mod path;
 pub mod split;
+#[cfg(test)]
+mod tests;
 mod upstream;
 mod utf8;
 
@@ -59,6 +62,27 @@ pub enum CompileError {
     Route { route: String, message: String },
 }
 
+impl CompileError {
+    /// The error in the form every configuration error takes, with the route's field path
+    /// (`routes[3]`), so callers report compile errors exactly as they report validation's.
+    pub fn to_config_errors(&self, config: &ValidatedConfig) -> ConfigErrors {
+        let CompileError::Route { route, message } = self;
+        let path = config
+            .config()
+            .routes
+            .iter()
+            .position(|candidate| candidate.name == *route)
+            .map(|index| format!("routes[{index}]"))
+            .unwrap_or_else(|| "routes".to_string());
+        let message = if route.is_empty() {
+            format!("the configuration is valid but does not compile: {message}")
+        } else {
+            format!("route {route} is valid but does not compile: {message}")
+        };
+        ConfigErrors::single(ConfigError::new(path, message))
+    }
+}
+
 /// Result of a lookup.
 #[derive(Debug)]
 pub enum Lookup<'a> {
@@ -79,9 +103,10 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Compile a configuration that has passed `portcullis_config` validation.
-    pub fn compile(config: &portcullis_config::Config) -> Result<Snapshot, CompileError> {
-        compile::compile_snapshot(config)
+    /// Compile a configuration that has passed `portcullis_config` validation (the only kind
+    /// there is a [`ValidatedConfig`] of).
+    pub fn compile(config: &ValidatedConfig) -> Result<Snapshot, CompileError> {
+        compile::compile_snapshot(config.config())
     }
 
     /// Route a request. `host` is the raw `Host`/authority (may carry a port or be empty);

@@ -10,20 +10,22 @@ use portcullis_config::{
     Config, Quota, QuotaWindow, RateLimit, RequestPolicy, Route, ServiceVersion, SplitKey,
     TrafficSplit,
 };
-use portcullis_router::{split_bucket, CompileError, Lookup, Snapshot, SplitKeySource};
+use portcullis_router::{split_bucket, Lookup, Snapshot, SplitKeySource};
 
 fn prefix_route(name: &str, prefix: &str) -> Route {
     route(name, None, PathSpec::Prefix(prefix), &[], 0)
 }
 
 fn compile(config: &Config) -> Snapshot {
-    Snapshot::compile(config).expect("config compiles")
+    Snapshot::compile(&common::validated(config)).expect("config compiles")
 }
 
-fn compile_error(config: &Config) -> String {
-    match Snapshot::compile(config) {
-        Ok(_) => panic!("expected a compile error"),
-        Err(error @ CompileError::Route { .. }) => error.to_string(),
+/// A configuration the compiler must never see: validation refuses it first, naming the
+/// field. (What the compiler checks on its own is tested beside it, in `src/tests`.)
+fn refused(config: &Config) -> String {
+    match portcullis_config::validate_config(config.clone()) {
+        Err(errors) => errors.to_string(),
+        Ok(_) => panic!("expected validation to refuse the configuration"),
     }
 }
 
@@ -81,11 +83,8 @@ fn policies_take_route_values_else_defaults() {
 fn a_route_without_auth_does_not_compile() {
     let mut unauthenticated = prefix_route("no-auth", "/a");
     unauthenticated.policies.auth = None;
-    let error = compile_error(&config(vec![unauthenticated]));
-    assert!(
-        error.contains("no-auth") && error.contains("policies.auth"),
-        "{error}"
-    );
+    let error = refused(&config(vec![unauthenticated]));
+    assert!(error.contains("routes[0].policies.auth"), "{error}");
 }
 
 #[test]
@@ -116,9 +115,9 @@ fn rate_limits_merge_in_order_without_repeats_and_must_exist() {
     assert_eq!(snapshot.routes()[0].quotas.len(), 1);
 
     config.rate_limits.remove("per-ip");
-    let error = compile_error(&config);
+    let error = refused(&config);
     assert!(
-        error.contains("\"per-ip\"") && error.contains("rateLimits"),
+        error.contains("`per-ip`") && error.contains("routes[0].policies.rateLimits[2]"),
         "{error}"
     );
 }
@@ -133,7 +132,7 @@ fn request_policy_is_the_routes_else_the_top_level_one() {
     let mut config = config(vec![own, prefix_route("inherits", "/b")]);
     config.request_policy = Some(RequestPolicy {
         max_body_bytes: Some(1_000),
-        allowed_content_types: vec!["Application/JSON; charset=utf-8".into()],
+        allowed_content_types: vec!["application/json".into()],
         require_headers: vec!["X-Tenant-Id".into()],
         allowed_headers: Some(vec!["Accept".into()]),
     });
@@ -239,11 +238,17 @@ fn versions_resolve_pinned_split_only_or_stable() {
     );
     config.routes.truncate(0);
     config.routes.push(prefix_route("ambiguous", "/"));
-    let error = compile_error(&config);
+    // Valid, yet no version can be chosen: the compiler refuses it, and its error takes the
+    // form of a configuration error with the route's path.
+    let validated = common::validated(&config);
+    let error = Snapshot::compile(&validated).expect_err("no version to choose");
     assert!(
-        error.contains("stable") && error.contains("upstream.version"),
+        error.to_string().contains("stable") && error.to_string().contains("upstream.version"),
         "{error}"
     );
+    let errors = error.to_config_errors(&validated);
+    assert_eq!(errors.errors[0].path, "routes[0]");
+    assert!(errors.to_string().contains("ambiguous"), "{errors}");
 
     config
         .services
@@ -258,20 +263,20 @@ fn versions_resolve_pinned_split_only_or_stable() {
 fn unknown_versions_and_bad_weights_do_not_compile() {
     let mut pinned = prefix_route("pinned", "/");
     pinned.upstream.version = Some("nope".into());
-    let error = compile_error(&config(vec![pinned]));
-    assert!(error.contains("\"nope\""), "{error}");
+    let error = refused(&config(vec![pinned]));
+    assert!(error.contains("`nope`"), "{error}");
 
     let mut split = prefix_route("split", "/");
     split.upstream.splits = vec![TrafficSplit {
         version: "default".into(),
         weight: 9_999,
     }];
-    let error = compile_error(&config(vec![split]));
+    let error = refused(&config(vec![split]));
     assert!(error.contains("9999") && error.contains("10000"), "{error}");
 
     let mut unknown = prefix_route("unknown", "/");
     unknown.upstream.service = "ghost".into();
-    assert!(compile_error(&config(vec![unknown])).contains("\"ghost\""));
+    assert!(refused(&config(vec![unknown])).contains("ghost"));
 }
 
 #[test]
@@ -305,7 +310,7 @@ fn bare_hosts_take_the_route_port_and_pool_keys_follow_endpoint_lists() {
     assert_eq!(keys, ["svc/default:80", "svc/default:80", "svc/default:81"]);
 
     config.routes[0].upstream.port = None;
-    let error = compile_error(&config);
+    let error = refused(&config);
     assert!(
         error.contains("on-80") && error.contains("upstream.port"),
         "{error}"
@@ -313,20 +318,20 @@ fn bare_hosts_take_the_route_port_and_pool_keys_follow_endpoint_lists() {
 }
 
 #[test]
-fn match_patterns_are_normalised_and_checked() {
+fn match_patterns_are_checked_before_compile() {
     let routes = vec![
         route(
-            "upper-host",
-            Some("API.Example.com"),
+            "orders",
+            Some("api.example.com"),
             PathSpec::Prefix("/v1/orders/"),
-            &["get"],
+            &["GET"],
             0,
         ),
-        route("encoded", None, PathSpec::Exact("/v1/%7Euser"), &[], 0),
+        route("users", None, PathSpec::Exact("/v1/~user"), &[], 0),
     ];
     let snapshot = compile(&config(routes));
     assert!(
-        matches!(snapshot.lookup("api.example.com", &Method::GET, "/v1/orders"), Lookup::Found(r) if r.id == 0)
+        matches!(snapshot.lookup("API.example.com", &Method::GET, "/v1/orders"), Lookup::Found(r) if r.id == 0)
     );
     assert!(
         matches!(snapshot.lookup("", &Method::GET, "/v1/~user"), Lookup::Found(r) if r.id == 1)
@@ -336,21 +341,26 @@ fn match_patterns_are_normalised_and_checked() {
         (Some("*"), "/"),
         (Some("a.*.com"), "/"),
         (Some(""), "/"),
+        (Some("API.Example.com"), "/"),
         (None, "relative"),
         (None, "/.."),
+        (None, "/v1/%7Euser"),
     ] {
-        let error = compile_error(&config(vec![route(
+        let error = refused(&config(vec![route(
             "bad",
             host,
             PathSpec::Prefix(path),
             &[],
             0,
         )]));
-        assert!(error.contains("match."), "{host:?} {path}: {error}");
+        assert!(
+            error.contains("routes[0].match."),
+            "{host:?} {path}: {error}"
+        );
     }
     let mut both = prefix_route("both", "/a");
     both.matcher.path = Some("/a".into());
-    assert!(compile_error(&config(vec![both])).contains("both path and pathPrefix"));
+    assert!(refused(&config(vec![both])).contains("routes[0].match"));
 }
 
 #[test]

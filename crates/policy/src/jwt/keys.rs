@@ -90,6 +90,17 @@ impl KeySet {
 
     /// As [`KeySet::from_jwks_json`], for an already parsed document (the inline `jwks` form).
     pub fn from_jwks_value(document: &Value) -> Result<(KeySet, Vec<String>), JwksError> {
+        let (keys, skipped) = Self::parse_jwks_value(document)?;
+        let skipped = skipped
+            .into_iter()
+            .map(|(index, reason)| format!("keys[{index}]: {reason}"))
+            .collect();
+        Ok((keys, skipped))
+    }
+
+    /// As [`KeySet::from_jwks_value`], with each skipped key's index in `keys` beside the
+    /// reason (the configuration builder refuses inline keys it cannot use, by field path).
+    pub fn parse_jwks_value(document: &Value) -> Result<(KeySet, Vec<(usize, String)>), JwksError> {
         let entries = document
             .get("keys")
             .and_then(Value::as_array)
@@ -99,7 +110,7 @@ impl KeySet {
         for (index, entry) in entries.iter().enumerate() {
             match parse_jwk(entry) {
                 Ok(key) => keys.push(key),
-                Err(reason) => skipped.push(format!("keys[{index}]: {reason}")),
+                Err(reason) => skipped.push((index, reason)),
             }
         }
         Ok((KeySet { keys }, skipped))

@@ -11,5 +11,6 @@ pub use base::{component_value, covered_names, signature_base};
 pub use digest::{content_digest_header, ContentDigest, ContentDigestCheck, CONTENT_DIGEST};
 pub use nonce::NonceCache;
 pub use verify::{
-    KeyMaterial, SignatureAlgorithm, SignatureKey, SignatureVerifier, DEFAULT_MAX_SKEW_SECONDS,
+    ed25519_public_key, KeyMaterial, SignatureAlgorithm, SignatureKey, SignatureVerifier,
+    DEFAULT_MAX_SKEW_SECONDS,
 };

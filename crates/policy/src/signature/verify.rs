@@ -6,7 +6,9 @@ use std::fmt;
 use ed25519_dalek::{Signature as Ed25519Signature, VerifyingKey};
 use hmac::{Hmac, Mac};
 use http::request::Parts;
-use portcullis_config::model::{SignatureAlgorithmName, SignatureAuthentication};
+use portcullis_config::model::{
+    SignatureAlgorithmName, SignatureAuthentication, SignatureKeyConfig,
+};
 use sha2::Sha256;
 
 use super::base::{covered_names, signature_base};
@@ -64,6 +66,22 @@ pub struct SignatureKey {
 }
 
 impl SignatureKey {
+    /// The key `config` describes, with `material` resolved from its secret or public key.
+    pub fn from_config(config: &SignatureKeyConfig, material: KeyMaterial) -> SignatureKey {
+        SignatureKey {
+            key_id: config.key_id.clone(),
+            material,
+            principal: Principal {
+                subject: config.subject.clone(),
+                tenant_id: config.tenant_id.clone(),
+                scopes: config.scopes.clone(),
+                key_id: Some(config.key_id.clone()),
+                products: Vec::new(),
+                method: AuthMethod::Signature,
+            },
+        }
+    }
+
     pub fn algorithm(&self) -> SignatureAlgorithm {
         match self.material {
             KeyMaterial::HmacSecret(_) => SignatureAlgorithm::HmacSha256,
@@ -144,18 +162,7 @@ impl SignatureVerifier {
                     })?)
                 }
             };
-            keys.push(SignatureKey {
-                key_id: key.key_id.clone(),
-                material,
-                principal: Principal {
-                    subject: key.subject.clone(),
-                    tenant_id: key.tenant_id.clone(),
-                    scopes: key.scopes.clone(),
-                    key_id: Some(key.key_id.clone()),
-                    products: Vec::new(),
-                    method: AuthMethod::Signature,
-                },
-            });
+            keys.push(SignatureKey::from_config(key, material));
         }
         Ok(Self::new(keys, config.max_skew_seconds))
     }
@@ -262,8 +269,9 @@ impl SignatureVerifier {
     }
 }
 
-/// A public key from 32 raw bytes or their (standard) base64 text.
-fn ed25519_public_key(bytes: &[u8]) -> Option<VerifyingKey> {
+/// A public key from 32 raw bytes or their (standard) base64 text; `None` when the bytes are
+/// neither, or are not a point on the curve.
+pub fn ed25519_public_key(bytes: &[u8]) -> Option<VerifyingKey> {
     let raw: [u8; 32] = match bytes.try_into() {
         Ok(raw) => raw,
         Err(_) => {

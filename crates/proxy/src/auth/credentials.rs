@@ -46,12 +46,6 @@ pub(super) fn find<'a>(
             if parts.headers.contains_key(store.header()) {
                 return Ok(Some(Credential::ApiKey));
             }
-        } else if auth.unavailable.contains(&super::Unavailable::ApiKeys) {
-            // The header name is unknown without a store; treat the default header as the
-            // credential so the request gets 503, not a silent pass to another method.
-            if parts.headers.contains_key("x-api-key") {
-                return Ok(Some(Credential::ApiKey));
-            }
         }
     }
     let bearer_accepted =

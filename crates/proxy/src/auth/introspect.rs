@@ -7,18 +7,17 @@
 //! working on every thread while the endpoint is down, and a hit costs one hash lookup.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, Uri};
 use portcullis_config::model::IntrospectionAuthentication;
-use portcullis_policy::introspection::{basic_authorization, parse_response, request_body};
+use portcullis_policy::introspection::{parse_response, request_body};
 use portcullis_policy::jwt::token_digest;
+use portcullis_policy::material::IntrospectionMaterial;
 use portcullis_policy::{AuthFailure, Principal};
 
 use super::fetch::FetchClient;
-use super::secrets;
 
 /// Most answers remembered; when full, expired ones go first, then arbitrary ones.
 const CACHE_CAPACITY: usize = 100_000;
@@ -33,23 +32,32 @@ pub(super) enum IntrospectionError {
     Unavailable,
 }
 
-/// Keeps the introspector (and its cache) across swaps while its settings are unchanged.
+/// Keeps the introspector (and its cache) across swaps while its settings and credentials
+/// are unchanged.
 #[derive(Debug, Default)]
 pub(super) struct Registry {
-    current: Mutex<Option<(IntrospectionAuthentication, Arc<Introspector>)>>,
+    current: Mutex<Option<Arc<Introspector>>>,
 }
 
 impl Registry {
-    pub(super) fn get(&self, settings: &IntrospectionAuthentication) -> Arc<Introspector> {
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((known, introspector)) = current.as_ref() {
-            if known == settings {
+    /// The introspector for `material`: the current one when nothing changed, else a new one
+    /// (with an empty cache) that [`Registry::commit`] makes current at install.
+    pub(super) fn get(&self, material: IntrospectionMaterial) -> Arc<Introspector> {
+        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(introspector) = current.as_ref() {
+            if introspector.settings == material.settings
+                && introspector.endpoint == material.endpoint
+                && introspector.authorization == material.authorization
+            {
                 return Arc::clone(introspector);
             }
         }
-        let introspector = Arc::new(Introspector::new(settings));
-        *current = Some((settings.clone(), Arc::clone(&introspector)));
-        introspector
+        Arc::new(Introspector::new(material))
+    }
+
+    pub(super) fn commit(&self, introspector: &Arc<Introspector>) {
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(Arc::clone(introspector));
     }
 }
 
@@ -62,39 +70,26 @@ struct CachedAnswer {
 #[derive(Debug)]
 pub(super) struct Introspector {
     settings: IntrospectionAuthentication,
-    /// `None` when the endpoint URI or the client secret could not be used: every
-    /// uncached token gets 503 (logged at install).
-    endpoint: Option<(Uri, HeaderValue)>,
+    endpoint: Uri,
+    /// `Basic` client credentials, built (and the secret read) when the snapshot was prepared.
+    authorization: HeaderValue,
     timeout: Duration,
     client: FetchClient,
     cache: Mutex<HashMap<[u8; 32], CachedAnswer>>,
 }
 
 impl Introspector {
-    fn new(settings: &IntrospectionAuthentication) -> Introspector {
-        let endpoint = Uri::from_str(&settings.endpoint)
-            .map_err(|error| format!("endpoint {:?}: {error}", settings.endpoint))
-            .and_then(|uri| {
-                let secret = secrets::resolve(&settings.client_secret)
-                    .map_err(|error| format!("clientSecret: {error}"))?;
-                let secret = String::from_utf8(secret)
-                    .map_err(|_| "clientSecret: the secret is not UTF-8 text".to_string())?;
-                let authorization =
-                    HeaderValue::from_str(&basic_authorization(&settings.client_id, &secret))
-                        .map_err(|_| "clientId: not valid header text".to_string())?;
-                Ok((uri, authorization))
-            });
-        let endpoint = match endpoint {
-            Ok(endpoint) => Some(endpoint),
-            Err(error) => {
-                tracing::error!(%error, "authentication.introspection cannot be used; opaque tokens get 503");
-                None
-            }
-        };
-        Introspector {
-            settings: settings.clone(),
+    fn new(material: IntrospectionMaterial) -> Introspector {
+        let IntrospectionMaterial {
+            settings,
             endpoint,
+            authorization,
+        } = material;
+        Introspector {
             timeout: Duration::from_millis(settings.timeout_ms.max(1)),
+            settings,
+            endpoint,
+            authorization,
             client: FetchClient::default(),
             cache: Mutex::new(HashMap::new()),
         }
@@ -109,14 +104,11 @@ impl Introspector {
         if let Some(answer) = self.cached(&key, now) {
             return answer.map_err(IntrospectionError::Refused);
         }
-        let Some((uri, authorization)) = &self.endpoint else {
-            return Err(IntrospectionError::Unavailable);
-        };
         let response = self
             .client
             .post_form(
-                uri,
-                authorization,
+                &self.endpoint,
+                &self.authorization,
                 request_body(token),
                 MAX_RESPONSE_BYTES,
                 self.timeout,

@@ -6,10 +6,11 @@
 //! Key sets are shared across snapshot swaps: the registry hands out the same
 //! [`IssuerKeys`] for an unchanged (issuer, URI, refresh settings). It holds them weakly,
 //! so an issuer removed from the config stops refreshing once the last snapshot using it
-//! is gone.
+//! is gone. New keys start fetching when their snapshot is installed, never while it is
+//! only prepared.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -47,8 +48,10 @@ impl JwksRegistry {
         &self.epoch
     }
 
-    /// The shared keys of `issuer` at `uri`; new ones start fetching at once (when a tokio
-    /// runtime is running) and refresh in the background for as long as they are used.
+    /// The shared keys of `issuer` at `uri`: the ones already in use when the issuer, URI and
+    /// refresh settings are unchanged, else new, empty ones. New keys do not fetch until
+    /// [`IssuerKeys::start`] (called when their snapshot is installed), so preparing a
+    /// snapshot that is then refused starts nothing; it is dropped, and forgotten here.
     pub(super) fn issuer(&self, issuer: &str, uri: Uri, policy: RefreshPolicy) -> Arc<IssuerKeys> {
         let key = IssuerKey {
             issuer: issuer.to_string(),
@@ -77,17 +80,9 @@ impl JwksRegistry {
             fetch_lock: tokio::sync::Mutex::new(()),
             client: self.client.clone(),
             epoch: Arc::clone(&self.epoch),
+            started: AtomicBool::new(false),
         });
         issuers.insert(key, Arc::downgrade(&keys));
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(refresh_loop(Arc::downgrade(&keys)));
-            }
-            Err(_) => tracing::warn!(
-                issuer,
-                "no async runtime at install: JWKS keys are fetched on first use only"
-            ),
-        }
         keys
     }
 }
@@ -111,11 +106,30 @@ pub(super) struct IssuerKeys {
     fetch_lock: tokio::sync::Mutex<()>,
     client: FetchClient,
     epoch: Arc<AtomicU64>,
+    /// Set once the background refresh runs.
+    started: AtomicBool,
 }
 
 impl IssuerKeys {
     pub(super) fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// Starts fetching now and refreshing in the background (when a tokio runtime is running),
+    /// for as long as a snapshot uses these keys. Once per issuer: later calls do nothing.
+    pub(super) fn start(self: &Arc<Self>) {
+        if self.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(refresh_loop(Arc::downgrade(self)));
+            }
+            Err(_) => tracing::warn!(
+                issuer = %self.issuer,
+                "no async runtime at install: JWKS keys are fetched on first use only"
+            ),
+        }
     }
 
     pub(super) fn keys(&self) -> Arc<KeySet> {

@@ -3,18 +3,15 @@
 //! unknown-`kid` refresh.
 
 use std::cell::RefCell;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use http::Uri;
 use portcullis_config::model::JwtAuthentication;
-use portcullis_policy::jwt::{
-    IssuerPolicy, JwtVerifier, KeySet, RefreshPolicy, TokenCache, VerifiedToken,
-};
+use portcullis_policy::jwt::{IssuerPolicy, JwtVerifier, KeySet, TokenCache, VerifiedToken};
+use portcullis_policy::material::{self, JwtMaterial};
 use portcullis_policy::{AuthFailure, Principal};
 
 use super::jwks::{IssuerKeys, JwksRegistry};
@@ -54,16 +51,18 @@ pub(super) struct CacheGenerations {
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 impl CacheGenerations {
+    /// The generation for `config`: the current one when the configuration is unchanged,
+    /// else a new one, which [`CacheGenerations::commit`] makes current at install.
     fn generation_for(&self, config: &JwtAuthentication) -> u64 {
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         match current.as_ref() {
             Some((known, generation)) if known == config => *generation,
-            _ => {
-                let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
-                *current = Some((config.clone(), generation));
-                generation
-            }
+            _ => NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    pub(super) fn commit(&self, config: JwtAuthentication, generation: u64) {
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some((config, generation));
     }
 }
 
@@ -82,52 +81,50 @@ pub(super) struct JwtAuth {
 }
 
 impl JwtAuth {
+    /// JWT authentication for one snapshot from its built material. Fetched issuers share the
+    /// registry's keys (new ones are not fetching yet: see [`JwtAuth::start`]).
     pub(super) fn build(
+        material: JwtMaterial,
         config: &JwtAuthentication,
         registry: &JwksRegistry,
         generations: &CacheGenerations,
-    ) -> Result<JwtAuth, String> {
-        let mut issuers = Vec::with_capacity(config.issuers.len());
-        for (index, issuer) in config.issuers.iter().enumerate() {
-            let policy = IssuerPolicy::from_config(issuer)?;
-            let source = match (&issuer.jwks_uri, &issuer.jwks) {
-                (_, Some(document)) => {
-                    let (keys, skipped) = KeySet::from_jwks_value(document).map_err(|error| {
-                        format!("authentication.jwt.issuers[{index}].jwks: {error}")
-                    })?;
-                    for reason in skipped {
-                        tracing::warn!(issuer = %issuer.issuer, %reason, "inline JWKS key skipped");
+    ) -> JwtAuth {
+        let issuers: Vec<(IssuerPolicy, KeySource)> = material
+            .issuers
+            .into_iter()
+            .map(|issuer| {
+                let source = match issuer.keys {
+                    material::KeySource::Inline(keys) => KeySource::Inline(keys),
+                    material::KeySource::Fetched { uri, refresh } => {
+                        KeySource::Fetched(registry.issuer(&issuer.policy.issuer, uri, refresh))
                     }
-                    KeySource::Inline(Arc::new(keys))
-                }
-                (Some(uri), None) => {
-                    let uri = Uri::from_str(uri).map_err(|error| {
-                        format!("authentication.jwt.issuers[{index}].jwksUri {uri:?}: {error}")
-                    })?;
-                    KeySource::Fetched(registry.issuer(
-                        &issuer.issuer,
-                        uri,
-                        RefreshPolicy::from_config(issuer),
-                    ))
-                }
-                (None, None) => {
-                    return Err(format!(
-                        "authentication.jwt.issuers[{index}]: set jwksUri or jwks"
-                    ))
-                }
-            };
-            issuers.push((policy, source));
-        }
+                };
+                (issuer.policy, source)
+            })
+            .collect();
         let epoch = Arc::clone(registry.epoch());
         let built = build_verifier(&issuers, epoch.load(Ordering::Acquire));
-        Ok(JwtAuth {
+        JwtAuth {
             issuers,
             verifier: ArcSwap::from_pointee(built),
             epoch,
             cache_generation: generations.generation_for(config),
             cache_size: config.token_cache_size as usize,
             cache_ttl_seconds: config.token_cache_ttl_seconds,
-        })
+        }
+    }
+
+    /// At install: fetched issuers start refreshing (those already running keep on).
+    pub(super) fn start(&self) {
+        for (_, source) in &self.issuers {
+            if let KeySource::Fetched(keys) = source {
+                keys.start();
+            }
+        }
+    }
+
+    pub(super) fn cache_generation(&self) -> u64 {
+        self.cache_generation
     }
 
     /// Verifies `token` (cache first). An unknown `kid` of a fetched issuer may refresh its

@@ -6,8 +6,10 @@
 //! identity headers sent upstream, and the 401/403 answers with their challenges.
 //!
 //! * [`AuthRuntime`] lives in the `Gateway` and survives snapshot swaps.
-//! * [`SnapshotAuth`] is built from each snapshot's config at install: per route (by
-//!   `CompiledRoute::id`) the accepted methods and a `RouteAuthorizer`.
+//! * [`SnapshotAuth`] is built when a snapshot is prepared, from the policy material
+//!   (`portcullis_policy::material`, which refuses what cannot be built): per route (by
+//!   `CompiledRoute::id`) the accepted methods and a `RouteAuthorizer`, and the verifiers.
+//!   Installing it makes the long-lived state it chose current ([`AuthRuntime::install`]).
 
 mod credentials;
 mod fetch;
@@ -26,10 +28,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::HeaderValue;
-use portcullis_config::model::{AuthMethod, AuthMode, Config, Tenant};
+use portcullis_config::model::{AuthMethod, AuthMode, Config, JwtAuthentication, Tenant};
 use portcullis_error::{ErrorKind, GatewayError, Phase};
 use portcullis_policy::apikey::ApiKeyStore;
 use portcullis_policy::identity::IdentityHeaderNames;
+use portcullis_policy::material::PolicyMaterial;
 use portcullis_policy::mtls::{ClientIdentity, MtlsMapper};
 use portcullis_policy::signature::{NonceCache, SignatureVerifier};
 use portcullis_policy::{AuthFailure, Principal, RouteAuthorizer};
@@ -41,8 +44,11 @@ use self::introspect::Introspector;
 use self::jwks::JwksRegistry;
 use self::jwt::JwtAuth;
 pub(crate) use self::phase::authenticate_and_authorize;
+pub use self::secrets::EnvironmentSecrets;
 
 /// State that outlives snapshots: kept across swaps while its configuration is unchanged.
+/// Preparing a snapshot picks the state it would use (the current one, or new state nobody
+/// else sees yet); installing it makes that state current.
 #[derive(Debug, Default)]
 pub(crate) struct AuthRuntime {
     jwks: JwksRegistry,
@@ -52,110 +58,28 @@ pub(crate) struct AuthRuntime {
 }
 
 impl AuthRuntime {
-    /// The nonce cache for `capacity`, the same one as before when the capacity is unchanged
-    /// (so a reload cannot reopen a replay window).
+    /// The nonce cache for `capacity`: the current one when the capacity is unchanged (so a
+    /// reload cannot reopen a replay window), else a new one.
     fn nonce_cache(&self, capacity: u32) -> Arc<NonceCache> {
-        let mut current = self
+        let current = self
             .nonces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match current.as_ref() {
             Some((size, cache)) if *size == capacity => Arc::clone(cache),
-            _ => {
-                let cache = Arc::new(NonceCache::new(capacity as usize));
-                *current = Some((capacity, Arc::clone(&cache)));
-                cache
-            }
-        }
-    }
-}
-
-/// One route's authentication settings, indexed by `CompiledRoute::id`.
-#[derive(Debug)]
-struct RouteAuth {
-    mode: AuthMode,
-    /// Resolved: a route that names none accepts every configured method.
-    methods: Vec<AuthMethod>,
-    authorizer: RouteAuthorizer,
-    forward_authorization: bool,
-}
-
-impl RouteAuth {
-    fn accepts(&self, method: AuthMethod) -> bool {
-        self.methods.contains(&method)
-    }
-}
-
-/// A method whose configuration could not be used (a secret that cannot be read, an
-/// algorithm the verifier refuses): requests that present it get 503, never a pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Unavailable {
-    Jwt,
-    ApiKeys,
-    Signatures,
-}
-
-/// Everything authentication needs for one snapshot.
-#[derive(Debug)]
-pub(crate) struct SnapshotAuth {
-    routes: Vec<RouteAuth>,
-    config: Arc<Config>,
-    identity_headers: IdentityHeaderNames,
-    jwt: Option<JwtAuth>,
-    api_keys: Option<ApiKeyStore>,
-    signatures: Option<(SignatureVerifier, Arc<NonceCache>)>,
-    mtls: Option<MtlsMapper>,
-    introspection: Option<Arc<Introspector>>,
-    unavailable: Vec<Unavailable>,
-}
-
-/// Why a request was refused: the error and the challenge for `WWW-Authenticate`.
-#[derive(Debug)]
-pub(crate) struct AuthRejection {
-    pub(crate) error: GatewayError,
-    pub(crate) challenge: Option<HeaderValue>,
-}
-
-impl AuthRejection {
-    fn unauthenticated(failure: AuthFailure, metrics: Option<&RouteMetrics>) -> Self {
-        if let Some(metrics) = metrics {
-            metrics.auth_failure(failure.code());
-        }
-        AuthRejection {
-            error: failure.to_gateway_error(),
-            challenge: Some(failure.www_authenticate()),
+            _ => Arc::new(NonceCache::new(capacity as usize)),
         }
     }
 
-    fn unavailable(reason: &'static str, metrics: Option<&RouteMetrics>) -> Self {
-        if let Some(metrics) = metrics {
-            metrics.auth_failure(reason);
-        }
-        AuthRejection {
-            error: GatewayError::gateway(ErrorKind::AuthUnavailable, Phase::Authenticate)
-                .with_detail(reason),
-            challenge: None,
-        }
-    }
-}
-
-/// Seconds since the Unix epoch (the policy crate takes the clock as an argument).
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-}
-
-impl SnapshotAuth {
-    /// Builds the snapshot's authentication from its validated config. Never fails: a
-    /// method whose material cannot be loaded is logged and answers 503 (fail closed).
-    pub(crate) fn build(
-        runtime: &AuthRuntime,
+    /// Builds a snapshot's authentication from its material, choosing the long-lived state it
+    /// uses. Infallible: everything that can fail was built into `material` already.
+    pub(crate) fn prepare(
+        &self,
+        material: PolicyMaterial,
         config: Arc<Config>,
         routes: &[Arc<CompiledRoute>],
-    ) -> SnapshotAuth {
+    ) -> PreparedAuth {
         let authentication = &config.authentication;
-        let mut unavailable = Vec::new();
         let configured: Vec<AuthMethod> = [
             (AuthMethod::Jwt, authentication.jwt.is_some()),
             (AuthMethod::ApiKey, authentication.api_keys.is_some()),
@@ -185,62 +109,163 @@ impl SnapshotAuth {
                 forward_authorization: route.forward_authorization,
             })
             .collect();
-        let identity_headers = IdentityHeaderNames::from_config(&authentication.identity_headers)
-            .unwrap_or_else(|error| {
-                tracing::error!(%error, "identity headers: using the defaults");
-                default_identity_headers()
-            });
-        let jwt = authentication.jwt.as_ref().and_then(|jwt_config| {
-            match JwtAuth::build(jwt_config, &runtime.jwks, &runtime.token_cache) {
-                Ok(jwt) => Some(jwt),
-                Err(error) => {
-                    tracing::error!(%error, "authentication.jwt cannot be used; JWT requests get 503");
-                    unavailable.push(Unavailable::Jwt);
-                    None
-                }
-            }
-        });
-        let api_keys = authentication.api_keys.as_ref().and_then(|keys| {
-            match ApiKeyStore::from_config(keys) {
-                Ok(store) => Some(store),
-                Err(error) => {
-                    tracing::error!(%error, "authentication.apiKeys cannot be used; API-key requests get 503");
-                    unavailable.push(Unavailable::ApiKeys);
-                    None
-                }
-            }
-        });
-        let signatures = authentication.signatures.as_ref().and_then(|signatures| {
-            match SignatureVerifier::from_config(signatures, secrets::resolve) {
-                Ok(verifier) => Some((
-                    verifier,
-                    runtime.nonce_cache(signatures.nonce_cache_size),
-                )),
-                Err(error) => {
-                    tracing::error!(%error, "authentication.signatures cannot be used; signed requests get 503");
-                    unavailable.push(Unavailable::Signatures);
-                    None
-                }
-            }
-        });
-        let mtls = authentication.mtls.as_ref().map(MtlsMapper::from_config);
-        let introspection = authentication
-            .introspection
-            .as_ref()
-            .map(|settings| runtime.introspection.get(settings));
-        SnapshotAuth {
-            routes: route_auth,
-            config,
+        let PolicyMaterial {
             identity_headers,
             jwt,
             api_keys,
             signatures,
             mtls,
             introspection,
-            unavailable,
+            ..
+        } = material;
+        let jwt = jwt
+            .zip(authentication.jwt.as_ref())
+            .map(|(material, settings)| {
+                (
+                    JwtAuth::build(material, settings, &self.jwks, &self.token_cache),
+                    settings.clone(),
+                )
+            });
+        let signatures =
+            signatures
+                .zip(authentication.signatures.as_ref())
+                .map(|(verifier, settings)| {
+                    let capacity = settings.nonce_cache_size;
+                    (verifier, capacity, self.nonce_cache(capacity))
+                });
+        let introspection = introspection.map(|material| self.introspection.get(material));
+        let token_generation = jwt
+            .as_ref()
+            .map(|(auth, settings)| (settings.clone(), auth.cache_generation()));
+        let nonces = signatures
+            .as_ref()
+            .map(|(_, capacity, cache)| (*capacity, Arc::clone(cache)));
+        PreparedAuth {
+            auth: SnapshotAuth {
+                routes: route_auth,
+                config,
+                identity_headers,
+                jwt: jwt.map(|(auth, _)| auth),
+                api_keys,
+                signatures: signatures.map(|(verifier, _, cache)| (verifier, cache)),
+                mtls,
+                introspection,
+            },
+            token_generation,
+            nonces,
         }
     }
 
+    /// Makes the prepared snapshot's long-lived state current and starts what must run in the
+    /// background (JWKS refresh of new issuers). Cheap and infallible.
+    pub(crate) fn install(&self, prepared: PreparedAuth) -> SnapshotAuth {
+        let PreparedAuth {
+            auth,
+            token_generation,
+            nonces,
+        } = prepared;
+        if let Some((settings, generation)) = token_generation {
+            self.token_cache.commit(settings, generation);
+        }
+        if let Some(nonces) = nonces {
+            *self
+                .nonces
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(nonces);
+        }
+        if let Some(introspector) = &auth.introspection {
+            self.introspection.commit(introspector);
+        }
+        if let Some(jwt) = &auth.jwt {
+            jwt.start();
+        }
+        auth
+    }
+}
+
+/// A snapshot's authentication, built, with the long-lived state it chose (made current when
+/// it is installed).
+#[derive(Debug)]
+pub(crate) struct PreparedAuth {
+    auth: SnapshotAuth,
+    token_generation: Option<(JwtAuthentication, u64)>,
+    nonces: Option<(u32, Arc<NonceCache>)>,
+}
+
+/// One route's authentication settings, indexed by `CompiledRoute::id`.
+#[derive(Debug)]
+struct RouteAuth {
+    mode: AuthMode,
+    /// Resolved: a route that names none accepts every configured method.
+    methods: Vec<AuthMethod>,
+    authorizer: RouteAuthorizer,
+    forward_authorization: bool,
+}
+
+impl RouteAuth {
+    fn accepts(&self, method: AuthMethod) -> bool {
+        self.methods.contains(&method)
+    }
+}
+
+/// Everything authentication needs for one snapshot.
+#[derive(Debug)]
+pub(crate) struct SnapshotAuth {
+    routes: Vec<RouteAuth>,
+    config: Arc<Config>,
+    identity_headers: IdentityHeaderNames,
+    jwt: Option<JwtAuth>,
+    api_keys: Option<ApiKeyStore>,
+    signatures: Option<(SignatureVerifier, Arc<NonceCache>)>,
+    mtls: Option<MtlsMapper>,
+    introspection: Option<Arc<Introspector>>,
+}
+
+/// Why a request was refused: the error and the challenge for `WWW-Authenticate`.
+#[derive(Debug)]
+pub(crate) struct AuthRejection {
+    pub(crate) error: GatewayError,
+    pub(crate) challenge: Option<HeaderValue>,
+}
+
+impl AuthRejection {
+    fn unauthenticated(failure: AuthFailure, metrics: Option<&RouteMetrics>) -> Self {
+        if let Some(metrics) = metrics {
+            metrics.auth_failure(failure.code());
+        }
+        AuthRejection {
+            error: failure.to_gateway_error(),
+            challenge: Some(failure.www_authenticate()),
+        }
+    }
+
+    /// A route accepts a method its snapshot has no verifier for. Cannot happen: validation
+    /// ties route methods to configured sections, and a snapshot is only installed once every
+    /// configured section was built. Refused (fail closed) should it ever.
+    fn not_configured(metrics: Option<&RouteMetrics>) -> Self {
+        Self::unavailable("method_not_configured", metrics)
+    }
+
+    fn unavailable(reason: &'static str, metrics: Option<&RouteMetrics>) -> Self {
+        if let Some(metrics) = metrics {
+            metrics.auth_failure(reason);
+        }
+        AuthRejection {
+            error: GatewayError::gateway(ErrorKind::AuthUnavailable, Phase::Authenticate)
+                .with_detail(reason),
+            challenge: None,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch (the policy crate takes the clock as an argument).
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+impl SnapshotAuth {
     fn route(&self, route: &CompiledRoute) -> Option<&RouteAuth> {
         self.routes.get(route.id)
     }
@@ -297,7 +322,7 @@ impl SnapshotAuth {
         match credential {
             Credential::Jwt(token) => match &self.jwt {
                 Some(jwt) => jwt.authenticate(token, now).await.map_err(fail),
-                None => Err(AuthRejection::unavailable("jwt_unavailable", metrics)),
+                None => Err(AuthRejection::not_configured(metrics)),
             },
             Credential::Introspection(token) => match &self.introspection {
                 Some(introspector) => {
@@ -311,10 +336,7 @@ impl SnapshotAuth {
                             }
                         })
                 }
-                None => Err(AuthRejection::unavailable(
-                    "introspection_unavailable",
-                    metrics,
-                )),
+                None => Err(AuthRejection::not_configured(metrics)),
             },
             Credential::ApiKey => match &self.api_keys {
                 Some(store) => match store.authenticate(parts, now as i64) {
@@ -322,7 +344,7 @@ impl SnapshotAuth {
                     Ok(None) => Err(fail(AuthFailure::MissingCredentials)),
                     Err(failure) => Err(fail(failure)),
                 },
-                None => Err(AuthRejection::unavailable("api_keys_unavailable", metrics)),
+                None => Err(AuthRejection::not_configured(metrics)),
             },
             Credential::Signature => match &self.signatures {
                 Some((verifier, nonces)) => match verifier.verify(parts, has_body, now, nonces) {
@@ -330,10 +352,7 @@ impl SnapshotAuth {
                     Ok(None) => Err(fail(AuthFailure::MissingCredentials)),
                     Err(failure) => Err(fail(failure)),
                 },
-                None => Err(AuthRejection::unavailable(
-                    "signatures_unavailable",
-                    metrics,
-                )),
+                None => Err(AuthRejection::not_configured(metrics)),
             },
             Credential::ClientCertificate(identity) => match &self.mtls {
                 Some(mapper) => mapper.authenticate(identity).map(Arc::new).map_err(fail),
@@ -384,14 +403,5 @@ impl SnapshotAuth {
         if !forward {
             headers.remove(AUTHORIZATION);
         }
-    }
-}
-
-/// The default identity header names (validation refuses invalid configured ones).
-fn default_identity_headers() -> IdentityHeaderNames {
-    IdentityHeaderNames {
-        subject: http::HeaderName::from_static("x-portcullis-subject"),
-        tenant: http::HeaderName::from_static("x-portcullis-tenant"),
-        scopes: http::HeaderName::from_static("x-portcullis-scopes"),
     }
 }

@@ -98,9 +98,6 @@ pub(crate) async fn check(
     if route.is_empty() {
         return Ok(None);
     }
-    if let Some(name) = &route.store_missing {
-        return Err(store_unavailable(name, 1));
-    }
     let ip = IpText::new(input.client_ip);
     let facts = request_facts(&input, &ip, route_name, config);
     if route.all_local {

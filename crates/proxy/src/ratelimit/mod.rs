@@ -1,13 +1,16 @@
 //! The rate-limit phase (DESIGN §5, phase 7): the limiter kept across snapshot swaps, the
-//! per-route limits and quotas compiled at install, and the background task that evicts idle
-//! buckets and publishes the store's state as metrics.
+//! per-route limits and quotas compiled when a snapshot is prepared, and the background task
+//! that evicts idle buckets and publishes the store's state as metrics.
 //!
-//! * [`RateLimitState`] lives in the gateway for its whole life. At each install it keeps the
+//! * [`RateLimitState`] lives in the gateway for its whole life. Preparing a snapshot keeps the
 //!   current [`RateLimiter`] when the `redis` and `localLimits` sections are unchanged, so
 //!   buckets (and the Redis connection) survive reloads; buckets are keyed by limit name, so
-//!   a limit that keeps its name keeps its state.
-//! * [`InstalledLimits`] is built per snapshot: each route's `LimitSpec`s and `QuotaSpec`s and
-//!   their rejection counters, indexed by `CompiledRoute::id`.
+//!   a limit that keeps its name keeps its state. A changed store is built then (never
+//!   connecting: Redis is reached on first use) and refuses the configuration when it cannot
+//!   be; installing makes it current.
+//! * [`PreparedLimits`] is built per snapshot: each route's `LimitSpec`s and `QuotaSpec`s,
+//!   indexed by `CompiledRoute::id`; installing adds their rejection counters
+//!   ([`InstalledLimits`]).
 //! * `check` (in `check.rs`) is the per-request decision.
 
 mod check;
@@ -17,7 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use portcullis_config::model::{Config, FailureMode, LocalLimits, RateLimitStore, RedisSettings};
+use portcullis_config::model::{Config, LocalLimits, RateLimitStore, RedisSettings};
+use portcullis_config::ConfigError;
 use portcullis_ratelimit::{LimitSpec, QuotaSpec};
 use portcullis_ratelimit_redis::{BreakerState, RateLimiter};
 use portcullis_router::Snapshot;
@@ -57,24 +61,29 @@ impl std::fmt::Debug for RateLimitState {
     }
 }
 
-/// One route's limits and quotas, compiled at install.
+/// One route's limits and quotas, compiled when the snapshot is prepared.
 pub(crate) struct RouteLimits {
     limits: Vec<LimitSpec>,
     quotas: Vec<QuotaSpec>,
-    /// Rejection counters: one per limit, then one per quota.
+    /// Rejection counters: one per limit, then one per quota (added at install).
     rejections: Vec<RateLimitRejections>,
     /// Every rule can be decided in this process without awaiting (no quota, no Redis).
     all_local: bool,
     /// The route asks for `RateLimit`/`RateLimit-Policy` on admitted responses.
     headers: bool,
-    /// A `failClosed` limit whose shared store could not be built: every request gets 503.
-    store_missing: Option<Arc<str>>,
 }
 
 impl RouteLimits {
     fn is_empty(&self) -> bool {
-        self.limits.is_empty() && self.quotas.is_empty() && self.store_missing.is_none()
+        self.limits.is_empty() && self.quotas.is_empty()
     }
+}
+
+/// A snapshot's rate limits, built: the limiter it uses (the current one, or a new one made
+/// current at install) and each route's rules.
+pub(crate) struct PreparedLimits {
+    shared: Arc<Shared>,
+    routes: Vec<RouteLimits>,
 }
 
 /// What a snapshot needs to decide rate limits: the limiter and each route's rules.
@@ -103,56 +112,44 @@ impl RateLimitState {
     }
 
     /// Compiles `snapshot`'s rate limits against `config`, keeping the limiter when its
-    /// settings are unchanged.
-    pub(crate) fn install(
-        self: &Arc<Self>,
+    /// settings are unchanged and building a new one (unconnected) when they changed. Errors
+    /// name the field: a store that cannot be built, a rule without the store it needs.
+    pub(crate) fn prepare(
+        &self,
         config: &Config,
         snapshot: &Snapshot,
-    ) -> InstalledLimits {
-        let shared = self.limiter_for(config);
-        if shared.is_some() {
-            self.start_background();
-        }
-        let has_redis = shared
-            .as_ref()
-            .is_some_and(|shared| shared.limiter.redis().is_some());
+    ) -> Result<PreparedLimits, Vec<ConfigError>> {
+        let shared = self.limiter_for(config)?;
+        let has_redis = shared.limiter.redis().is_some();
+        let mut problems = Vec::new();
         let routes = snapshot
             .routes()
             .iter()
             .map(|route| {
                 let mut limits = Vec::with_capacity(route.rate_limits.len());
-                let mut rejections = Vec::new();
-                let mut store_missing = None;
                 for name in &route.rate_limits {
                     let Some(limit) = config.rate_limits.get(&**name) else {
                         continue;
                     };
-                    let mut spec = LimitSpec::from_config(name, limit);
-                    if spec.store != RateLimitStore::Local && !has_redis {
-                        // The store could not be built (logged at install): decide as the
-                        // failure mode would while Redis is down.
-                        match spec.failure_mode {
-                            FailureMode::FailOpen => continue,
-                            FailureMode::FailClosed => {
-                                store_missing.get_or_insert_with(|| Arc::clone(name));
-                                continue;
-                            }
-                            FailureMode::LocalFallback => {
-                                spec.store = RateLimitStore::Local;
-                                spec.params = spec.fallback;
-                            }
-                        }
+                    if limit.store != RateLimitStore::Local && !has_redis {
+                        // Validation asks for `redis:` with such a store; never decide a
+                        // shared limit without its store.
+                        problems.push(ConfigError::new(
+                            format!("rateLimits.{name}.store"),
+                            "a redis store needs the `redis:` section: add it, or use store: local",
+                        ));
+                        continue;
                     }
-                    rejections.push(self.metrics.rate_limit_rejections(&route.name, name));
-                    limits.push(spec);
+                    limits.push(LimitSpec::from_config(name, limit));
                 }
-                let mut quotas = Vec::with_capacity(route.quotas.len());
-                for name in &route.quotas {
-                    if let Some(quota) = config.quotas.get(&**name) {
-                        rejections.push(self.metrics.rate_limit_rejections(&route.name, name));
-                        quotas.push(QuotaSpec::from_config(name, quota));
-                    }
-                }
+                let quotas: Vec<QuotaSpec> = route
+                    .quotas
+                    .iter()
+                    .filter_map(|name| {
+                        let quota = config.quotas.get(&**name)?;
+                        Some(QuotaSpec::from_config(name, quota))
+                    })
+                    .collect();
                 let all_local = quotas.is_empty()
                     && limits
                         .iter()
@@ -160,46 +157,71 @@ impl RateLimitState {
                 RouteLimits {
                     limits,
                     quotas,
-                    rejections,
+                    rejections: Vec::new(),
                     all_local,
                     headers: route.rate_limit_headers,
-                    store_missing,
                 }
             })
             .collect();
+        if problems.is_empty() {
+            Ok(PreparedLimits { shared, routes })
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Makes the prepared limiter current, starts the background task (once), and adds the
+    /// rejection counters of each route.
+    pub(crate) fn install(
+        self: &Arc<Self>,
+        prepared: PreparedLimits,
+        snapshot: &Snapshot,
+    ) -> InstalledLimits {
+        let PreparedLimits { shared, mut routes } = prepared;
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&shared));
+        self.start_background();
+        for (route, limits) in snapshot.routes().iter().zip(&mut routes) {
+            limits.rejections = limits
+                .limits
+                .iter()
+                .map(|spec| &spec.name)
+                .chain(limits.quotas.iter().map(|spec| &spec.name))
+                .map(|name| self.metrics.rate_limit_rejections(&route.name, name))
+                .collect();
+        }
         InstalledLimits {
-            shared,
+            shared: Some(shared),
             routes,
             metrics: Arc::clone(&self.metrics),
         }
     }
 
-    /// The limiter for `config`: the current one when its settings match, else a new one.
-    fn limiter_for(&self, config: &Config) -> Option<Arc<Shared>> {
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+    /// The limiter for `config`: the current one when its settings match, else a new one
+    /// (not yet current; it opens no connection until used).
+    fn limiter_for(&self, config: &Config) -> Result<Arc<Shared>, Vec<ConfigError>> {
+        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(shared) = current.as_ref() {
             if shared.redis == config.redis && shared.local == config.local_limits {
-                return Some(Arc::clone(shared));
+                return Ok(Arc::clone(shared));
             }
         }
-        let limiter = match RateLimiter::from_config(config) {
-            Ok(limiter) => limiter,
-            Err(error) => {
-                // Validation checks the same settings, so this is rare; limits that need the
-                // store then decide by their failure mode.
-                tracing::error!(%error, "cannot set up the rate-limit store (redis): limits that use it follow their failureMode");
-                let max = usize::try_from(config.local_limits.max_buckets).unwrap_or(usize::MAX);
-                RateLimiter::new(max, None)
-            }
-        };
-        let shared = Arc::new(Shared {
+        drop(current);
+        let limiter = RateLimiter::from_config(config).map_err(|error| {
+            let field = match &config.redis {
+                Some(redis) if redis.url.is_none() => "redis.clusterNodes",
+                _ => "redis.url",
+            };
+            vec![ConfigError::new(
+                field,
+                format!("cannot set up the rate-limit store: {error}; write redis://host:port[/db] (or clusterNodes as host:port)"),
+            )]
+        })?;
+        Ok(Arc::new(Shared {
             limiter,
             redis: config.redis.clone(),
             local: config.local_limits.clone(),
             errors_published: AtomicU64::new(0),
-        });
-        *current = Some(Arc::clone(&shared));
-        Some(shared)
+        }))
     }
 
     /// Starts the eviction and metrics task once, on the runtime of the first install that

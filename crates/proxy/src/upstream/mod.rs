@@ -34,6 +34,7 @@ use bytes::Bytes;
 use http::uri::{Parts, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use http_body::Body as _;
+use portcullis_config::ConfigError;
 use portcullis_error::{ErrorKind, GatewayError, Phase};
 use portcullis_router::{CompiledUpstream, Snapshot, UpstreamTarget};
 use portcullis_telemetry::metrics::Metrics;
@@ -51,6 +52,18 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ProxyBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 type TargetMap = HashMap<Arc<str>, Arc<TargetState>>;
+
+/// What a snapshot's pools need, checked when it is prepared: each endpoint's authority.
+#[derive(Debug, Default)]
+pub(crate) struct PoolPlan {
+    authorities: HashMap<Arc<str>, http::uri::Authority>,
+}
+
+impl PoolPlan {
+    fn authority(&self, endpoint: &str) -> Option<&http::uri::Authority> {
+        self.authorities.get(endpoint)
+    }
+}
 
 /// All upstream state, shared by every request and kept across snapshot swaps.
 pub struct Upstreams {
@@ -81,6 +94,41 @@ impl Upstreams {
         }
     }
 
+    /// Checks what the pools of `snapshot` will need and cannot be decided later: every
+    /// endpoint's authority, parsed once here. Opens nothing; errors name the service.
+    pub(crate) fn plan(snapshot: &Snapshot) -> Result<PoolPlan, Vec<ConfigError>> {
+        let mut plan = PoolPlan::default();
+        let mut problems = Vec::new();
+        for route in snapshot.routes() {
+            let upstream = &route.upstream;
+            for target in &upstream.targets {
+                for endpoint in &target.endpoints {
+                    if plan.authorities.contains_key(&endpoint.authority) {
+                        continue;
+                    }
+                    match target::parse_authority(&endpoint.authority) {
+                        Ok(authority) => {
+                            plan.authorities
+                                .insert(endpoint.authority.clone(), authority);
+                        }
+                        Err(error) => problems.push(ConfigError::new(
+                            format!("services.{}", upstream.service),
+                            format!(
+                                "endpoint `{}` of version {} is not a usable host:port ({error}): write it as host:port",
+                                endpoint.authority, target.version
+                            ),
+                        )),
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(plan)
+        } else {
+            Err(problems)
+        }
+    }
+
     /// Called when a snapshot is installed, before it serves traffic: create state for new
     /// `pool_key`s, update endpoint lists, drop state no longer referenced.
     ///
@@ -88,6 +136,12 @@ impl Upstreams {
     /// protocol, connect timeout or pool settings changed, and keeps the outstanding
     /// counters of endpoints that stay.
     pub fn sync(&self, snapshot: &Snapshot) {
+        self.apply(snapshot, &PoolPlan::default());
+    }
+
+    /// [`Upstreams::sync`] with the authorities [`Upstreams::plan`] parsed: what a prepared
+    /// snapshot's install calls. No I/O: connections open on first use.
+    pub(crate) fn apply(&self, snapshot: &Snapshot, plan: &PoolPlan) {
         // A poisoned lock only means another sync panicked; the map itself is always whole.
         let _writer = self
             .sync_lock
@@ -112,7 +166,8 @@ impl Upstreams {
                     .entry(upstream.service.clone())
                     .or_default()
                     .clone();
-                let state = TargetState::build(upstream, target, kept, in_flight, &self.metrics);
+                let state =
+                    TargetState::build(upstream, target, kept, plan, in_flight, &self.metrics);
                 next.insert(target.pool_key.clone(), Arc::new(state));
             }
         }
@@ -284,6 +339,7 @@ impl Upstreams {
             upstream,
             target,
             None,
+            &PoolPlan::default(),
             in_flight,
             &self.metrics,
         ))

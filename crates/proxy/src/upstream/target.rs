@@ -24,7 +24,7 @@ use portcullis_telemetry::metrics::{Metrics, UpstreamMetrics};
 use super::balance;
 use super::lean::LeanPool;
 use super::pool::EndpointPool;
-use super::ProxyBody;
+use super::{PoolPlan, ProxyBody};
 
 /// hyper-util's pooled client, kept for HTTP/2 upstreams: one multiplexed connection per
 /// endpoint, so its per-request overhead is not what HTTP/1.1's pool would pay.
@@ -140,6 +140,7 @@ impl TargetState {
         upstream: &CompiledUpstream,
         target: &UpstreamTarget,
         previous: Option<&TargetState>,
+        plan: &PoolPlan,
         service_in_flight: Arc<AtomicU32>,
         metrics: &Metrics,
     ) -> TargetState {
@@ -147,7 +148,7 @@ impl TargetState {
         let endpoints: Vec<Arc<EndpointState>> = target
             .endpoints
             .iter()
-            .filter_map(|endpoint| endpoint_state(&target.pool_key, endpoint, previous))
+            .filter_map(|endpoint| endpoint_state(&target.pool_key, endpoint, previous, plan))
             .collect();
         // Idle connections survive the swap unless the settings they were made with changed.
         let reusable = previous.filter(|previous| previous.settings == settings);
@@ -238,6 +239,7 @@ fn endpoint_state(
     pool_key: &str,
     endpoint: &Endpoint,
     previous: Option<&TargetState>,
+    plan: &PoolPlan,
 ) -> Option<Arc<EndpointState>> {
     if let Some(kept) = previous.and_then(|previous| {
         previous
@@ -247,14 +249,22 @@ fn endpoint_state(
     }) {
         return Some(kept.clone());
     }
-    match Authority::from_maybe_shared(Bytes::copy_from_slice(endpoint.authority.as_bytes())) {
+    if let Some(authority) = plan.authority(&endpoint.authority) {
+        return Some(Arc::new(EndpointState {
+            endpoint: endpoint.clone(),
+            authority: authority.clone(),
+            outstanding: AtomicU32::new(0),
+        }));
+    }
+    match parse_authority(&endpoint.authority) {
         Ok(authority) => Some(Arc::new(EndpointState {
             endpoint: endpoint.clone(),
             authority,
             outstanding: AtomicU32::new(0),
         })),
         Err(error) => {
-            // Validation should have refused it; skip the endpoint rather than fail the swap.
+            // A prepared snapshot's plan holds every authority (an unparsable one refused the
+            // configuration); only `Upstreams::sync` without a plan gets here. Skip it.
             tracing::error!(
                 pool_key,
                 authority = %endpoint.authority,
@@ -264,6 +274,11 @@ fn endpoint_state(
             None
         }
     }
+}
+
+/// An endpoint's `host:port` as the URI authority requests are sent with.
+pub(crate) fn parse_authority(authority: &str) -> Result<Authority, http::uri::InvalidUri> {
+    Authority::from_maybe_shared(Bytes::copy_from_slice(authority.as_bytes()))
 }
 
 /// Holds one request's share of an endpoint's outstanding count (and of the target's

@@ -9,6 +9,9 @@ use hmac::{Hmac, Mac};
 use http_body_util::Full;
 use portcullis_policy::signature::sfv::{parse_dictionary, Member};
 use portcullis_policy::signature::{content_digest_header, signature_base};
+use portcullis_proxy::Gateway;
+use portcullis_telemetry::access_log::AccessLog;
+use portcullis_telemetry::metrics::Metrics;
 use portcullis_testkit::MockUpstream;
 use sha2::Sha256;
 
@@ -253,7 +256,7 @@ async fn stale_tampered_incomplete_and_replayed_signatures_are_refused() {
 }
 
 #[tokio::test]
-async fn a_key_whose_secret_cannot_be_read_answers_503_never_a_pass() {
+async fn a_key_whose_secret_cannot_be_read_is_refused_and_never_installed() {
     let upstream = MockUpstream::echo().await;
     let authentication = r#"authentication:
   signatures:
@@ -269,10 +272,19 @@ async fn a_key_whose_secret_cannot_be_read_answers_503_never_a_pass() {
         "      auth: required\n      authMethods: [signature]",
         "",
     );
-    let gateway = common::start(&yaml).await;
-    let response = common::send(gateway.addr, signed_request(&Signing::default())).await;
-    assert_eq!(response.status(), 503);
-    assert_eq!(common::json(response.body())["status"], 503);
+    let gateway = Gateway::new(Metrics::new(), AccessLog::disabled());
+    let errors = common::prepare(&gateway, &yaml).expect_err("an unreadable secret is refused");
+    assert_eq!(errors.len(), 1, "{errors}");
+    assert_eq!(
+        errors.errors[0].path,
+        "authentication.signatures.keys[0].secret"
+    );
+    assert!(
+        errors.errors[0]
+            .message
+            .contains("/nonexistent/portcullis-test-secret"),
+        "{errors}"
+    );
+    assert!(!gateway.is_ready(), "nothing is installed");
     assert_eq!(upstream.requests(), 0);
-    gateway.stop().await;
 }

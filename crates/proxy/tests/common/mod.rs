@@ -5,9 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_config::{Format, Listener};
-use portcullis_proxy::{Gateway, LoadedSnapshot, Server};
-use portcullis_router::Snapshot;
+use portcullis_config::{ConfigErrors, Format, Listener};
+use portcullis_proxy::{Gateway, PreparedSnapshot, Server, SnapshotMeta};
 use portcullis_telemetry::access_log::AccessLog;
 use portcullis_telemetry::metrics::Metrics;
 use tokio::sync::oneshot;
@@ -75,16 +74,21 @@ routes:
     )
 }
 
-pub fn snapshot(yaml: &str) -> LoadedSnapshot {
-    let validated = portcullis_config::load_str(yaml, Format::Yaml).expect("test config is valid");
-    let snapshot = Snapshot::compile(&validated.config).expect("test config compiles");
-    LoadedSnapshot {
-        snapshot,
-        config_version: validated.config.version.unwrap_or(1),
-        checksum: validated.checksum,
-        config: std::sync::Arc::new(validated.config),
+/// `yaml` validated and prepared on `gateway`: the configuration's errors, or the snapshot
+/// ready to install. Version 1 unless the document sets one.
+pub fn prepare(gateway: &Gateway, yaml: &str) -> Result<PreparedSnapshot, ConfigErrors> {
+    let validated = portcullis_config::load_str(yaml, Format::Yaml)?;
+    let meta = SnapshotMeta {
+        config_version: validated.config().version.unwrap_or(1),
         loaded_at: time::OffsetDateTime::now_utc(),
-    }
+    };
+    gateway.prepare(validated, meta)
+}
+
+/// Prepares and installs `yaml` (panics with every error when it is refused).
+pub fn install(gateway: &Gateway, yaml: &str) {
+    let prepared = prepare(gateway, yaml).unwrap_or_else(|errors| panic!("{errors}"));
+    gateway.install(prepared);
 }
 
 pub async fn start(yaml: &str) -> TestGateway {
@@ -93,7 +97,7 @@ pub async fn start(yaml: &str) -> TestGateway {
 
 pub async fn start_with(yaml: &str, listener: Listener, access_log: AccessLog) -> TestGateway {
     let gateway = Gateway::new(Metrics::new(), access_log);
-    gateway.install(snapshot(yaml));
+    install(&gateway, yaml);
     start_gateway(gateway, listener, Duration::from_secs(5)).await
 }
 

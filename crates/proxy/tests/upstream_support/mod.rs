@@ -39,7 +39,7 @@ pub fn config_yaml(endpoints: &[String], extra: &[&str]) -> String {
 
 pub fn compile(yaml: &str) -> Snapshot {
     let validated = load_str(yaml, Format::Yaml).expect("test config is valid");
-    Snapshot::compile(&validated.config).expect("test config compiles")
+    Snapshot::compile(&validated).expect("test config compiles")
 }
 
 impl Fixture {

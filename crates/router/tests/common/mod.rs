@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use portcullis_config::{
-    AuthMode, Config, Policies, Route, RouteMatch, RouteUpstream, Service, Visibility,
+    validate_config, AuthMode, Config, Policies, Route, RouteMatch, RouteUpstream, Service,
+    ValidatedConfig, Visibility,
 };
 
 pub const SERVICE: &str = "svc";
@@ -65,4 +66,10 @@ pub fn config(routes: Vec<Route>) -> Config {
         .services
         .insert(SERVICE.to_string(), service(&["127.0.0.1:8080"]));
     config
+}
+
+/// `config` through validation, the only way to a compilable configuration.
+pub fn validated(config: &Config) -> ValidatedConfig {
+    validate_config(config.clone())
+        .unwrap_or_else(|errors| panic!("test config is valid: {errors}"))
 }
