@@ -174,7 +174,13 @@ mod tests {
     #[test]
     fn arrays_without_unique_names_compare_by_index() {
         let cases = [
-            (json!([1, 2, 3]), json!([1, 5]), vec![], vec!["[2]"], vec!["[1]"]),
+            (
+                json!([1, 2, 3]),
+                json!([1, 5]),
+                vec![],
+                vec!["[2]"],
+                vec!["[1]"],
+            ),
             (json!([1]), json!([1, 2]), vec!["[1]"], vec![], vec![]),
             (
                 json!([{"name": "a"}, {"name": "a"}]),
@@ -198,8 +204,11 @@ mod tests {
             };
             assert_eq!(paths(&result.added), prefixed(added), "added");
             assert_eq!(paths(&result.removed), prefixed(removed), "removed");
-            let changed_paths: Vec<&str> =
-                result.changed.iter().map(|change| change.path.as_str()).collect();
+            let changed_paths: Vec<&str> = result
+                .changed
+                .iter()
+                .map(|change| change.path.as_str())
+                .collect();
             assert_eq!(changed_paths, prefixed(changed), "changed");
         }
     }
@@ -209,7 +218,12 @@ mod tests {
         let result = diff(1, &json!({"a": {"b": 1}}), 2, &json!({"a": [1]}));
         assert_eq!(result.changed.len(), 1);
         assert_eq!(result.changed[0].path, "a");
-        let same = diff(1, &json!({"a": [1, {"b": 2}]}), 1, &json!({"a": [1, {"b": 2}]}));
+        let same = diff(
+            1,
+            &json!({"a": [1, {"b": 2}]}),
+            1,
+            &json!({"a": [1, {"b": 2}]}),
+        );
         assert!(same.added.is_empty() && same.removed.is_empty() && same.changed.is_empty());
     }
 }

@@ -128,19 +128,17 @@ impl From<sqlx::Error> for ApiError {
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => {
                 tracing::warn!(%error, "the store is unavailable");
-                ApiError::unavailable(
-                    "the configuration store is not answering; try again shortly",
-                )
+                ApiError::unavailable("the configuration store is not answering; try again shortly")
             }
             sqlx::Error::Database(database) if is_connection_loss(database.code().as_deref()) => {
                 tracing::warn!(%error, "the store is unavailable");
-                ApiError::unavailable(
-                    "the configuration store is not answering; try again shortly",
-                )
+                ApiError::unavailable("the configuration store is not answering; try again shortly")
             }
             _ => {
                 tracing::error!(%error, "store query failed");
-                ApiError::internal("the configuration store failed the request; see the control plane's log")
+                ApiError::internal(
+                    "the configuration store failed the request; see the control plane's log",
+                )
             }
         }
     }

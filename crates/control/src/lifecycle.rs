@@ -147,7 +147,10 @@ mod tests {
             validate_step(1, Validated),
             Ok(ValidateStep::AlreadyValidated)
         );
-        assert_eq!(validate_step(1, Active).map_err(|e| e.code), Err("version_active"));
+        assert_eq!(
+            validate_step(1, Active).map_err(|e| e.code),
+            Err("version_active")
+        );
         assert_eq!(
             validate_step(1, RolledBack).map_err(|e| e.code),
             Err("version_rolled_back")
@@ -177,7 +180,11 @@ mod tests {
             (&[(1, Active)], 1, None),
             (&[], 1, None),
             // 3 was rolled back to 2 earlier; 2 is active; the target skips 3.
-            (&[(2, Active), (3, RolledBack), (2, Active), (1, Validated)], 2, Some(1)),
+            (
+                &[(2, Active), (3, RolledBack), (2, Active), (1, Validated)],
+                2,
+                Some(1),
+            ),
             // Re-activating the same version twice: skip every entry of the current one.
             (&[(5, Active), (5, Active), (4, Validated)], 5, Some(4)),
             // Everything earlier was rolled back.

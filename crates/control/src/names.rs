@@ -98,7 +98,10 @@ mod tests {
     fn nul_characters_are_found_with_their_path() {
         let document = serde_json::json!({"a": [1, {"b": "x\u{0}"}], "c": "fine"});
         assert_eq!(find_nul(&document), Some("a[1].b".to_string()));
-        assert_eq!(find_nul(&serde_json::json!({"k\u{0}": 1})), Some("k\u{0}".to_string()));
+        assert_eq!(
+            find_nul(&serde_json::json!({"k\u{0}": 1})),
+            Some("k\u{0}".to_string())
+        );
         assert_eq!(find_nul(&serde_json::json!({"a": "\u{7}\""})), None);
     }
 
@@ -107,7 +110,17 @@ mod tests {
         for good in ["production", "staging-eu", "a", "env-2"] {
             assert!(check_environment(good).is_ok(), "{good}");
         }
-        for bad in ["", "Prod", "-a", "a-", "a--b", "a_b", "a b", "ä", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "Prod",
+            "-a",
+            "a-",
+            "a--b",
+            "a_b",
+            "a b",
+            "ä",
+            &"a".repeat(64),
+        ] {
             assert!(check_environment(bad).is_err(), "{bad}");
         }
     }

@@ -120,27 +120,25 @@ impl Publisher {
         let _one_at_a_time = self.reloading.lock().await;
         let current = self.store.environment(environment).await?;
         let head = current.active_version.zip(current.active_checksum);
-        let unchanged = self.assigned_version(environment, "").map_or(head.is_none(), |published| {
-            head.as_ref() == Some(&(published.config_version, published.checksum.clone()))
-        });
+        let unchanged =
+            self.assigned_version(environment, "")
+                .map_or(head.is_none(), |published| {
+                    head.as_ref() == Some(&(published.config_version, published.checksum.clone()))
+                });
         if unchanged && self.receiver(environment).is_some() {
             return Ok(());
         }
         let published = match head {
             None => None,
-            Some(_) => self
-                .store
-                .active_published(environment)
-                .await?
-                .map(|row| {
-                    Arc::new(Published {
-                        environment: environment.to_string(),
-                        config_version: row.config_version,
-                        checksum: row.checksum,
-                        activated_at: row.activated_at,
-                        config: Bytes::from(row.config),
-                    })
-                }),
+            Some(_) => self.store.active_published(environment).await?.map(|row| {
+                Arc::new(Published {
+                    environment: environment.to_string(),
+                    config_version: row.config_version,
+                    checksum: row.checksum,
+                    activated_at: row.activated_at,
+                    config: Bytes::from(row.config),
+                })
+            }),
         };
         if let Some(published) = &published {
             tracing::info!(

@@ -123,10 +123,7 @@ impl RunningControlPlane {
     }
 
     /// Serves until `signal` resolves (or the server fails), then shuts down.
-    pub async fn run_until(
-        mut self,
-        signal: impl Future<Output = ()>,
-    ) -> Result<(), ControlError> {
+    pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> Result<(), ControlError> {
         let failed = tokio::select! {
             () = signal => None,
             outcome = &mut self.server => Some(outcome),

@@ -55,8 +55,9 @@ impl ControlService {
         self.store.environment(environment).await?;
         let message = request.message.as_deref().unwrap_or_default();
         let audit = || NewAudit::ok(actor, "version.push").environment(environment);
-        let checked = check_push_input(&request.config, message)
-            .and_then(|()| validation::check_document(&request.config).map_err(ApiError::invalid_config));
+        let checked = check_push_input(&request.config, message).and_then(|()| {
+            validation::check_document(&request.config).map_err(ApiError::invalid_config)
+        });
         let checked = match checked {
             Ok(checked) => checked,
             Err(error) => return Err(self.refused(audit(), error).await),
@@ -79,10 +80,9 @@ impl ControlService {
                 .environment(&stored.summary.environment)
                 .version(version)
         };
-        let checked = lifecycle::validate_step(version, stored.summary.status)
-            .and_then(|_| {
-                validation::check_for_activation(&stored.config).map_err(ApiError::invalid_config)
-            });
+        let checked = lifecycle::validate_step(version, stored.summary.status).and_then(|_| {
+            validation::check_for_activation(&stored.config).map_err(ApiError::invalid_config)
+        });
         let checked = match checked {
             Ok(checked) => checked,
             Err(error) => return Err(self.refused(audit(), error).await),

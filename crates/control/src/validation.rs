@@ -166,7 +166,10 @@ mod tests {
         assert_eq!(checked.routes, 1);
         assert_eq!(checked.services, 1);
         assert!(checked.checksum.starts_with("sha256:"));
-        assert_eq!(checksum_of(&checked.document), Some(checked.checksum.clone()));
+        assert_eq!(
+            checksum_of(&checked.document),
+            Some(checked.checksum.clone())
+        );
         // Defaults are filled in.
         assert!(checked.document.get("listeners").is_some());
     }

@@ -3,7 +3,9 @@
 use axum::extract::State;
 use axum::Json;
 use http::StatusCode;
-use portcullis_protocol::admin::{ConfigIssue, CreateEnvironment, Environment, EnvironmentList, Problem};
+use portcullis_protocol::admin::{
+    ConfigIssue, CreateEnvironment, Environment, EnvironmentList, Problem,
+};
 
 use super::extract::{Administer, ApiPath, Authorized, JsonBody, View};
 use super::AppState;
@@ -46,7 +48,9 @@ pub async fn create_environment(
         });
     }
     let store = state.service.store();
-    store.create_environment(&request.name, &caller.name).await?;
+    store
+        .create_environment(&request.name, &caller.name)
+        .await?;
     let environment = store.environment(&request.name).await?;
     Ok((StatusCode::CREATED, Json(environment)))
 }

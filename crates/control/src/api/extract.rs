@@ -71,16 +71,16 @@ impl<R: Requirement> FromRequestParts<AppState> for Authorized<R> {
             .and_then(|value| value.to_str().ok())
             .and_then(tokens::bearer)
             .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "send the API token as `Authorization: Bearer <token>`",
-                )
+                ApiError::unauthorized("send the API token as `Authorization: Bearer <token>`")
             })?;
         let record = state
             .service
             .store()
             .token_by_hash(&tokens::hash(token))
             .await?
-            .ok_or_else(|| ApiError::unauthorized("the bearer token is not known; ask an admin for one"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the bearer token is not known; ask an admin for one")
+            })?;
         if record.revoked() {
             return Err(ApiError::unauthorized(
                 "the bearer token was revoked; ask an admin for a new one",
@@ -127,16 +127,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ),
             ));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| match rejection.status() {
+        let bytes = Bytes::from_request(request, state).await.map_err(
+            |rejection| match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
-                    format!("the body is over {MAX_BODY_BYTES} bytes (10 MiB); send a smaller document"),
+                    format!(
+                        "the body is over {MAX_BODY_BYTES} bytes (10 MiB); send a smaller document"
+                    ),
                 ),
                 status => ApiError::new(status, "unreadable_body", rejection.body_text()),
-            })?;
+            },
+        )?;
         parse_json(&bytes).map(JsonBody)
     }
 }
@@ -155,8 +157,14 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrEmp
             .get(http::header::CONTENT_LENGTH)
             .is_some_and(|length| length.as_bytes() == b"0")
             || (request.headers().get(CONTENT_TYPE).is_none()
-                && request.headers().get(http::header::TRANSFER_ENCODING).is_none()
-                && request.headers().get(http::header::CONTENT_LENGTH).is_none());
+                && request
+                    .headers()
+                    .get(http::header::TRANSFER_ENCODING)
+                    .is_none()
+                && request
+                    .headers()
+                    .get(http::header::CONTENT_LENGTH)
+                    .is_none());
         if empty {
             return Ok(JsonOrEmpty(T::default()));
         }
@@ -174,7 +182,8 @@ fn is_json(content_type: &str) -> bool {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// 400 with the field path of the first problem.
@@ -182,9 +191,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|error| body_error(&error.path().to_string(), error.inner()))?;
-    deserializer
-        .end()
-        .map_err(|error| body_error("", &error))?;
+    deserializer.end().map_err(|error| body_error("", &error))?;
     Ok(value)
 }
 

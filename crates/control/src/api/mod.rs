@@ -165,7 +165,9 @@ fn add_problem_responses(openapi: &mut OpenApiDocument) {
                     responses.entry(status.to_string()).or_insert_with(problem);
                 }
             }
-            responses.entry("default".to_string()).or_insert_with(problem);
+            responses
+                .entry("default".to_string())
+                .or_insert_with(problem);
         }
     }
     let components = openapi.components.get_or_insert_with(Default::default);

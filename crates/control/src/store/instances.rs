@@ -146,7 +146,13 @@ mod tests {
             at: "2026-04-08T10:00:00.000Z".into(),
         };
         assert!(is_new_refusal(None, &refusal("sha256:a")));
-        assert!(!is_new_refusal(Some(&refusal("sha256:a")), &refusal("sha256:a")));
-        assert!(is_new_refusal(Some(&refusal("sha256:a")), &refusal("sha256:b")));
+        assert!(!is_new_refusal(
+            Some(&refusal("sha256:a")),
+            &refusal("sha256:a")
+        ));
+        assert!(is_new_refusal(
+            Some(&refusal("sha256:a")),
+            &refusal("sha256:b")
+        ));
     }
 }

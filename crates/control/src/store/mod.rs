@@ -58,7 +58,11 @@ pub fn redact(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((credentials, host)) => {
             let user = credentials.split(':').next().unwrap_or_default();
-            let hidden = if credentials.contains(':') { ":***" } else { "" };
+            let hidden = if credentials.contains(':') {
+                ":***"
+            } else {
+                ""
+            };
             format!("{scheme}://{user}{hidden}@{host}{path}")
         }
         None => url.to_string(),
@@ -189,6 +193,9 @@ mod tests {
             "postgres://user:***@db:5432/x"
         );
         assert_eq!(redact("postgres://user@db/x"), "postgres://user@db/x");
-        assert_eq!(redact("sqlite:///data/control.db"), "sqlite:///data/control.db");
+        assert_eq!(
+            redact("sqlite:///data/control.db"),
+            "sqlite:///data/control.db"
+        );
     }
 }

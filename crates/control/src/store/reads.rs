@@ -2,8 +2,7 @@
 //! newest first with `before`/`limit` paging.
 
 use portcullis_protocol::admin::{
-    Activation, AuditEntry, AuditPage, Environment, PageQuery, Version, VersionPage,
-    VersionSummary,
+    Activation, AuditEntry, AuditPage, Environment, PageQuery, Version, VersionPage, VersionSummary,
 };
 
 use super::{rows, Store};
@@ -86,8 +85,9 @@ impl Store {
             .iter()
             .map(rows::version_summary)
             .collect::<Result<Vec<_>, _>>()?;
-        let (versions, next_before) =
-            paged(summaries, limit, |summary: &VersionSummary| summary.config_version);
+        let (versions, next_before) = paged(summaries, limit, |summary: &VersionSummary| {
+            summary.config_version
+        });
         Ok(VersionPage {
             versions,
             next_before,

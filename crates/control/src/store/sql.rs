@@ -42,7 +42,8 @@ pub struct Sql {
 impl Sql {
     pub fn new(dialect: &Dialect) -> Sql {
         let ts = |column: &str, alias: &str| format!("{} AS {alias}", (dialect.timestamp)(column));
-        let json_out = |column: &str, alias: &str| format!("{} AS {alias}", (dialect.json_out)(column));
+        let json_out =
+            |column: &str, alias: &str| format!("{} AS {alias}", (dialect.json_out)(column));
         let json_in = dialect.json_in;
         let now = dialect.now;
         let summary_columns = format!(

@@ -23,7 +23,8 @@ impl Store {
     /// Stores a checked configuration as DRAFT, its parent the environment's ACTIVE version.
     pub async fn push(&self, new: NewVersion<'_>) -> Result<VersionSummary, ApiError> {
         let mut transaction = self.begin().await?;
-        self.lock_environment(&mut transaction, new.environment).await?;
+        self.lock_environment(&mut transaction, new.environment)
+            .await?;
         let document = new.checked.document.to_string();
         let inserted = sqlx::query(&self.sql.insert_version)
             .bind(new.environment)
