@@ -127,18 +127,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ),
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(
-            |rejection| match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!(
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!(
                         "the body is over {MAX_BODY_BYTES} bytes (10 MiB); send a smaller document"
                     ),
-                ),
-                status => ApiError::new(status, "unreadable_body", rejection.body_text()),
-            },
-        )?;
+                    ),
+                    status => ApiError::new(status, "unreadable_body", rejection.body_text()),
+                })?;
         parse_json(&bytes).map(JsonBody)
     }
 }

@@ -95,7 +95,9 @@ impl Harness {
     }
 
     pub async fn start_with(storage: Storage, settings: Settings) -> Harness {
-        let control = ControlPlane::start(settings).await.expect("control plane starts");
+        let control = ControlPlane::start(settings)
+            .await
+            .expect("control plane starts");
         let admin = std::fs::read_to_string(control.admin_token_path())
             .expect("the first admin token file")
             .trim()
@@ -146,7 +148,11 @@ impl Harness {
     /// A new token of `role`, made by the admin.
     pub async fn token(&self, name: &str, role: &str) -> String {
         let (status, created) = self
-            .post("/v1/tokens", &self.admin, &json!({"name": name, "role": role}))
+            .post(
+                "/v1/tokens",
+                &self.admin,
+                &json!({"name": name, "role": role}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         created["token"].as_str().expect("token").to_string()
@@ -169,18 +175,28 @@ impl Harness {
     pub async fn activate_new(&self, environment: &str, token: &str, config: &Value) -> i64 {
         let version = self.push(environment, token, config).await;
         let (status, report) = self
-            .post(&format!("/v1/versions/{version}/validate"), token, &json!({}))
+            .post(
+                &format!("/v1/versions/{version}/validate"),
+                token,
+                &json!({}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{report}");
         let (status, activation) = self
-            .post(&format!("/v1/versions/{version}/activate"), token, &json!({}))
+            .post(
+                &format!("/v1/versions/{version}/activate"),
+                token,
+                &json!({}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{activation}");
         version
     }
 
     pub async fn status_of(&self, version: i64) -> String {
-        let (status, found) = self.get(&format!("/v1/versions/{version}"), &self.admin).await;
+        let (status, found) = self
+            .get(&format!("/v1/versions/{version}"), &self.admin)
+            .await;
         assert_eq!(status, StatusCode::OK, "{found}");
         found["status"].as_str().expect("status").to_string()
     }
