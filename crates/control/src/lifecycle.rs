@@ -173,7 +173,8 @@ mod tests {
 
     #[test]
     fn rollback_target_walks_the_history_backwards() {
-        let cases: [(&[(i64, VersionStatus)], i64, Option<i64>); 7] = [
+        type History<'a> = &'a [(i64, VersionStatus)];
+        let cases: [(History<'_>, i64, Option<i64>); 7] = [
             // 1 then 2 activated: back to 1.
             (&[(2, Active), (1, Validated)], 2, Some(1)),
             // Only one activation: nowhere to go.

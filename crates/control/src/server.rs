@@ -95,7 +95,7 @@ impl ControlPlane {
                 .with_graceful_shutdown(async move { crate::stopped(&mut graceful).await })
                 .await
         });
-        tracing::info!(addr = %local_addr, "control plane listening");
+        tracing::debug!(addr = %local_addr, "admin API bound");
         Ok(RunningControlPlane {
             local_addr,
             store,

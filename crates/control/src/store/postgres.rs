@@ -42,5 +42,5 @@ pub fn pool_options() -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(10)
         // A request waits this long for a connection while the server is away, then 503.
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(3))
 }

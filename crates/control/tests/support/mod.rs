@@ -46,7 +46,7 @@ macro_rules! both_backends {
 pub struct Storage {
     pub database_url: String,
     pub data_dir: tempfile::TempDir,
-    _database: Option<TestDatabase>,
+    pub _database: Option<TestDatabase>,
 }
 
 impl Storage {

@@ -2,6 +2,7 @@
 //! temporary configuration file and mock upstreams on loopback.
 
 mod access_log;
+mod control_plane;
 mod harness;
 mod hot_reload;
 mod large_bodies;
