@@ -38,7 +38,7 @@ impl Store {
     /// (actor: the instance). Returns when the heartbeat was recorded.
     pub async fn record_heartbeat(&self, heartbeat: &Heartbeat) -> Result<String, ApiError> {
         let mut transaction = self.begin().await?;
-        self.lock_environment(&mut transaction, &heartbeat.environment)
+        self.require_environment(&mut transaction, &heartbeat.environment)
             .await?;
         let previous = sqlx::query(&self.sql.instance_refusal)
             .bind(heartbeat.instance_id.as_str())

@@ -158,7 +158,27 @@ impl Store {
         transaction: &mut Transaction<'static, Any>,
         environment: &str,
     ) -> Result<(), ApiError> {
-        let found = sqlx::query(&self.sql.lock_environment)
+        self.find_environment(transaction, environment, &self.sql.lock_environment)
+            .await
+    }
+
+    /// 404 unless the environment exists, without serialising on it (heartbeats).
+    async fn require_environment(
+        &self,
+        transaction: &mut Transaction<'static, Any>,
+        environment: &str,
+    ) -> Result<(), ApiError> {
+        self.find_environment(transaction, environment, &self.sql.environment_exists)
+            .await
+    }
+
+    async fn find_environment(
+        &self,
+        transaction: &mut Transaction<'static, Any>,
+        environment: &str,
+        query: &str,
+    ) -> Result<(), ApiError> {
+        let found = sqlx::query(query)
             .bind(environment)
             .fetch_optional(&mut **transaction)
             .await?;

@@ -8,6 +8,7 @@ use super::dialect::Dialect;
 pub struct Sql {
     pub begin: &'static str,
     pub lock_environment: String,
+    pub environment_exists: String,
     pub lock_tokens: &'static str,
     pub insert_environment: String,
     pub environments: String,
@@ -70,6 +71,7 @@ impl Sql {
                 "SELECT name FROM environments WHERE name = $1{}",
                 dialect.lock_row
             ),
+            environment_exists: "SELECT name FROM environments WHERE name = $1".into(),
             lock_tokens: dialect.lock_tokens,
             insert_environment: "INSERT INTO environments (name, created_by) VALUES ($1, $2) \
                  ON CONFLICT (name) DO NOTHING"
