@@ -55,6 +55,19 @@ impl ApiError {
         }
     }
 
+    /// 422 naming the one field of the request that is refused.
+    pub fn invalid_field(code: &'static str, path: &str, message: String) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            detail: message.clone(),
+            errors: vec![ConfigIssue {
+                path: path.to_string(),
+                message,
+            }],
+        }
+    }
+
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
     }

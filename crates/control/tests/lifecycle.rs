@@ -3,7 +3,7 @@
 mod support;
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use support::{config, Backend, Harness};
 
 both_backends!(
@@ -366,6 +366,21 @@ async fn expected_active_version_guards_every_change(backend: Backend) {
     harness.stop().await;
 }
 
+/// Sends both `(path, token)` requests at once; exactly one must succeed and the other get
+/// 409. Whether the first won, and the loser's problem document.
+async fn one_winner(harness: &Harness, requests: [(&str, &str); 2], body: &Value) -> (bool, Value) {
+    let [(path_a, token_a), (path_b, token_b)] = requests;
+    let ((status_a, answer_a), (status_b, answer_b)) = tokio::join!(
+        harness.post(path_a, token_a, body),
+        harness.post(path_b, token_b, body),
+    );
+    match (status_a, status_b) {
+        (StatusCode::OK, StatusCode::CONFLICT) => (true, answer_b),
+        (StatusCode::CONFLICT, StatusCode::OK) => (false, answer_a),
+        _ => panic!("expected one 200 and one 409: {status_a} {answer_a} / {status_b} {answer_b}"),
+    }
+}
+
 /// Two operators saw v1 active and each activates their own version: one wins, one gets 409.
 async fn concurrent_activations_of_the_same_expectation_have_one_winner(backend: Backend) {
     let Some(harness) = Harness::start(backend).await else {
@@ -442,17 +457,10 @@ async fn concurrent_activations_of_the_same_version_have_one_winner(backend: Bac
             )
             .await;
         let path = format!("/v1/versions/{version}/activate");
-        let empty = json!({});
-        let ((status_a, answer_a), (status_b, answer_b)) = tokio::join!(
-            harness.post(&path, &alice, &empty),
-            harness.post(&path, &bob, &empty),
-        );
-        let mut statuses = [status_a, status_b];
-        statuses.sort();
+        let (_, loser) = one_winner(&harness, [(&path, &alice), (&path, &bob)], &json!({})).await;
         assert_eq!(
-            statuses,
-            [StatusCode::OK, StatusCode::CONFLICT],
-            "round {round}: {answer_a} / {answer_b}"
+            loser["code"], "version_already_active",
+            "round {round}: {loser}"
         );
         assert_eq!(harness.status_of(version).await, "ACTIVE");
     }

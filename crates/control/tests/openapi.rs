@@ -54,6 +54,19 @@ async fn the_document_and_the_router_serve_the_same_routes() {
         "the bearer scheme is declared"
     );
 
+    let mut references = Vec::new();
+    collect_references(&document, &mut references);
+    assert!(references
+        .iter()
+        .any(|reference| reference.ends_with("/ProblemDocument")));
+    for reference in &references {
+        let pointer = reference.strip_prefix('#').expect("a local reference");
+        assert!(
+            document.pointer(pointer).is_some(),
+            "{reference} does not resolve"
+        );
+    }
+
     let paths = document["paths"].as_object().expect("paths");
     let documented: BTreeSet<(String, String)> = paths
         .iter()
@@ -124,4 +137,19 @@ async fn the_document_and_the_router_serve_the_same_routes() {
         }
     }
     harness.stop().await;
+}
+
+fn collect_references(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(members) => {
+            for (key, member) in members {
+                match (key.as_str(), member) {
+                    ("$ref", Value::String(reference)) => out.push(reference.clone()),
+                    _ => collect_references(member, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_references(item, out)),
+        _ => {}
+    }
 }

@@ -33,16 +33,8 @@ async fn a_test_database_is_fresh_and_dropped_afterwards() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_server_stops_and_starts_again_with_its_data() {
-    let server = match PostgresServer::start() {
-        Ok(server) => server,
-        Err(reason) => {
-            assert!(
-                std::env::var("CI").map_or(true, |value| value != "true"),
-                "cannot start a private PostgreSQL under CI: {reason}"
-            );
-            eprintln!("SKIPPED: cannot start a private PostgreSQL ({reason})");
-            return;
-        }
+    let Some(server) = PostgresServer::start_or_skip() else {
+        return;
     };
     let url = server.url("postgres");
     let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect");

@@ -6,11 +6,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
-use portcullis_protocol::admin::Problem;
 use portcullis_protocol::dataplane::{DataPlaneSnapshot, Heartbeat, HeartbeatAck, SnapshotQuery};
 use portcullis_protocol::DEFAULT_POOL;
 
 use super::extract::{ApiQuery, Authorized, DataPlane, JsonBody};
+use super::problem::ProblemDocument;
 use super::AppState;
 use crate::error::ApiError;
 use crate::publication::Published;
@@ -23,7 +23,7 @@ use crate::publication::Published;
     responses(
         (status = 200, body = DataPlaneSnapshot),
         (status = 304, description = "Nothing newer within the long-poll period"),
-        (status = 404, description = "Unknown environment", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument)))]
 pub async fn snapshot(
     State(state): State<AppState>,
     _caller: Authorized<DataPlane>,
@@ -81,8 +81,8 @@ fn not_modified() -> Response {
     request_body = Heartbeat,
     responses(
         (status = 200, body = HeartbeatAck),
-        (status = 404, description = "Unknown environment", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Empty instance id or pool", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument),
+        (status = 422, response = ProblemDocument)))]
 pub async fn heartbeat(
     State(state): State<AppState>,
     _caller: Authorized<DataPlane>,

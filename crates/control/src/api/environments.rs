@@ -3,11 +3,10 @@
 use axum::extract::State;
 use axum::Json;
 use http::StatusCode;
-use portcullis_protocol::admin::{
-    ConfigIssue, CreateEnvironment, Environment, EnvironmentList, Problem,
-};
+use portcullis_protocol::admin::{CreateEnvironment, Environment, EnvironmentList};
 
 use super::extract::{Administer, ApiPath, Authorized, JsonBody, View};
+use super::problem::ProblemDocument;
 use super::AppState;
 use crate::error::ApiError;
 use crate::names;
@@ -30,23 +29,15 @@ pub async fn list_environments(
     request_body = CreateEnvironment,
     responses(
         (status = 201, body = Environment),
-        (status = 409, description = "It exists", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The name is not kebab-case", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, response = ProblemDocument),
+        (status = 422, response = ProblemDocument)))]
 pub async fn create_environment(
     State(state): State<AppState>,
     caller: Authorized<Administer>,
     JsonBody(request): JsonBody<CreateEnvironment>,
 ) -> Result<(StatusCode, Json<Environment>), ApiError> {
-    if let Err(message) = names::check_environment(&request.name) {
-        return Err(ApiError {
-            code: "invalid_name",
-            detail: message.clone(),
-            ..ApiError::invalid_config(vec![ConfigIssue {
-                path: "name".into(),
-                message,
-            }])
-        });
-    }
+    names::check_environment(&request.name)
+        .map_err(|message| ApiError::invalid_field("invalid_name", "name", message))?;
     let store = state.service.store();
     store
         .create_environment(&request.name, &caller.name)
@@ -61,7 +52,7 @@ pub async fn create_environment(
     params(("environment" = String, Path, description = "The environment's name")),
     responses(
         (status = 200, body = Environment),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument)))]
 pub async fn get_environment(
     State(state): State<AppState>,
     _caller: Authorized<View>,

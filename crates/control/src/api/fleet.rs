@@ -2,11 +2,12 @@
 
 use axum::extract::State;
 use axum::Json;
-use portcullis_protocol::admin::{AuditPage, InstanceList, PageQuery, Problem};
+use portcullis_protocol::admin::{AuditPage, InstanceList, PageQuery};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{ApiQuery, Authorized, View};
+use super::problem::ProblemDocument;
 use super::AppState;
 use crate::error::ApiError;
 
@@ -35,7 +36,7 @@ pub struct AuditQuery {
     params(InstancesQuery),
     responses(
         (status = 200, body = InstanceList),
-        (status = 404, description = "Unknown environment", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument)))]
 pub async fn list_instances(
     State(state): State<AppState>,
     _caller: Authorized<View>,

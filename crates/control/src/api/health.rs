@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
 use http::HeaderValue;
-use portcullis_protocol::admin::Problem;
 
+use super::problem::ProblemDocument;
 use super::AppState;
 use crate::error::ApiError;
 
@@ -20,7 +20,7 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "Ready", body = String, content_type = "text/plain"),
-        (status = 503, description = "The store does not answer", body = Problem, content_type = "application/problem+json")))]
+        (status = 503, response = ProblemDocument)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.service.store().ping().await?;
     Ok("ready\n")

@@ -61,6 +61,10 @@ impl AppState {
                        problem document (application/problem+json)."
     ),
     modifiers(&BearerTokens),
+    components(
+        schemas(portcullis_protocol::admin::Problem),
+        responses(problem::ProblemDocument)
+    ),
     tags(
         (name = "environments"), (name = "versions"), (name = "fleet"),
         (name = "tokens"), (name = "dataplane"), (name = "health")
@@ -126,26 +130,12 @@ pub fn router(state: AppState) -> (axum::Router, OpenApiDocument) {
     (router, openapi)
 }
 
-/// Every operation may answer a problem document; the ones it names itself keep their own
-/// description.
+/// Every operation may answer a problem document (secured ones 401 and 403 too); the
+/// statuses an operation names itself keep their own entry.
 fn add_problem_responses(openapi: &mut OpenApiDocument) {
-    use utoipa::openapi::content::ContentBuilder;
-    use utoipa::openapi::response::ResponseBuilder;
     use utoipa::openapi::Ref;
 
-    let problem = || {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description("A problem document (RFC 9457)")
-                .content(
-                    problem::PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build(),
-        )
-    };
+    let problem = || RefOr::Ref(Ref::from_response_name("ProblemDocument"));
     for item in openapi.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -170,17 +160,4 @@ fn add_problem_responses(openapi: &mut OpenApiDocument) {
                 .or_insert_with(problem);
         }
     }
-    let components = openapi.components.get_or_insert_with(Default::default);
-    components
-        .schemas
-        .entry("Problem".to_string())
-        .or_insert_with(|| {
-            <portcullis_protocol::admin::Problem as utoipa::PartialSchema>::schema()
-        });
-    components
-        .schemas
-        .entry("ConfigIssue".to_string())
-        .or_insert_with(|| {
-            <portcullis_protocol::admin::ConfigIssue as utoipa::PartialSchema>::schema()
-        });
 }

@@ -7,6 +7,15 @@ use http::{HeaderValue, StatusCode};
 
 use crate::error::ApiError;
 
+/// The answer of every refusal, documented once: an RFC 9457 problem document whose `code`
+/// names the reason and whose `errors` list every validation error.
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "A problem document (RFC 9457); `code` names the reason",
+    content_type = "application/problem+json"
+)]
+pub struct ProblemDocument(#[allow(dead_code)] portcullis_protocol::admin::Problem);
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 impl IntoResponse for ApiError {

@@ -3,11 +3,10 @@
 use axum::extract::State;
 use axum::Json;
 use http::StatusCode;
-use portcullis_protocol::admin::{
-    ConfigIssue, CreateToken, CreatedToken, Problem, TokenInfo, TokenList, WhoAmI,
-};
+use portcullis_protocol::admin::{CreateToken, CreatedToken, TokenInfo, TokenList, WhoAmI};
 
 use super::extract::{Administer, AnyRole, ApiPath, Authorized, JsonBody};
+use super::problem::ProblemDocument;
 use super::AppState;
 use crate::error::ApiError;
 use crate::{names, tokens};
@@ -30,22 +29,14 @@ pub async fn list_tokens(
     request_body = CreateToken,
     responses(
         (status = 201, body = CreatedToken),
-        (status = 422, description = "Empty or overlong name", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, response = ProblemDocument)))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Authorized<Administer>,
     JsonBody(request): JsonBody<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    if let Err(message) = names::check_token_name(&request.name) {
-        return Err(ApiError {
-            code: "invalid_name",
-            detail: message.clone(),
-            ..ApiError::invalid_config(vec![ConfigIssue {
-                path: "name".into(),
-                message,
-            }])
-        });
-    }
+    names::check_token_name(&request.name)
+        .map_err(|message| ApiError::invalid_field("invalid_name", "name", message))?;
     let token = tokens::generate();
     let info = state
         .service
@@ -66,8 +57,8 @@ pub async fn create_token(
     params(("id" = i64, Path, description = "The token's id")),
     responses(
         (status = 200, body = TokenInfo),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The last usable admin token", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument),
+        (status = 409, response = ProblemDocument)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Authorized<Administer>,

@@ -5,11 +5,12 @@ use axum::extract::State;
 use axum::Json;
 use http::StatusCode;
 use portcullis_protocol::admin::{
-    Activation, ActivationHistory, ActivationRequest, PageQuery, Problem, PushVersion,
-    ValidationReport, Version, VersionDiff, VersionPage, VersionSummary,
+    Activation, ActivationHistory, ActivationRequest, PageQuery, PushVersion, ValidationReport,
+    Version, VersionDiff, VersionPage, VersionSummary,
 };
 
 use super::extract::{ApiPath, ApiQuery, Authorized, JsonBody, JsonOrEmpty, Operate, View};
+use super::problem::ProblemDocument;
 use super::AppState;
 use crate::error::ApiError;
 
@@ -21,9 +22,9 @@ use crate::error::ApiError;
     request_body = PushVersion,
     responses(
         (status = 201, body = VersionSummary),
-        (status = 404, description = "Unknown environment", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 10 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid configuration: every error with its path", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument),
+        (status = 413, response = ProblemDocument),
+        (status = 422, response = ProblemDocument)))]
 pub async fn push_version(
     State(state): State<AppState>,
     caller: Authorized<Operate>,
@@ -43,7 +44,7 @@ pub async fn push_version(
     params(("environment" = String, Path, description = "The environment's name"), PageQuery),
     responses(
         (status = 200, body = VersionPage),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument)))]
 pub async fn list_versions(
     State(state): State<AppState>,
     _caller: Authorized<View>,
@@ -61,7 +62,7 @@ pub async fn list_versions(
     params(("version" = i64, Path, description = "The config version")),
     responses(
         (status = 200, body = Version),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument)))]
 pub async fn get_version(
     State(state): State<AppState>,
     _caller: Authorized<View>,
@@ -76,9 +77,9 @@ pub async fn get_version(
     params(("version" = i64, Path, description = "The config version")),
     responses(
         (status = 200, body = ValidationReport),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "ACTIVE or ROLLED_BACK", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Every error with its path", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument),
+        (status = 409, response = ProblemDocument),
+        (status = 422, response = ProblemDocument)))]
 pub async fn validate_version(
     State(state): State<AppState>,
     caller: Authorized<Operate>,
@@ -94,9 +95,9 @@ pub async fn validate_version(
     request_body(content = Option<ActivationRequest>, description = "Optional; `expectedActiveVersion` guards against a concurrent change"),
     responses(
         (status = 200, body = Activation),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not VALIDATED, or the ACTIVE version is not the expected one", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The current rules refuse it", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument),
+        (status = 409, response = ProblemDocument),
+        (status = 422, response = ProblemDocument)))]
 pub async fn activate_version(
     State(state): State<AppState>,
     caller: Authorized<Operate>,
@@ -118,8 +119,8 @@ pub async fn activate_version(
     request_body(content = Option<ActivationRequest>, description = "Optional; `expectedActiveVersion` guards against a concurrent change"),
     responses(
         (status = 200, body = Activation),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Nothing to roll back to, or the ACTIVE version is not the expected one", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument),
+        (status = 409, response = ProblemDocument)))]
 pub async fn rollback_environment(
     State(state): State<AppState>,
     caller: Authorized<Operate>,
@@ -142,7 +143,7 @@ pub async fn rollback_environment(
         ("to" = i64, Path, description = "The newer version")),
     responses(
         (status = 200, body = VersionDiff),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument)))]
 pub async fn diff_versions(
     State(state): State<AppState>,
     _caller: Authorized<View>,
@@ -157,7 +158,7 @@ pub async fn diff_versions(
     params(("environment" = String, Path, description = "The environment's name"), PageQuery),
     responses(
         (status = 200, body = ActivationHistory),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, response = ProblemDocument)))]
 pub async fn list_activations(
     State(state): State<AppState>,
     _caller: Authorized<View>,
