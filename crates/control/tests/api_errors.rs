@@ -6,7 +6,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{config, Backend, Harness};
+use support::{assert_problem, config, Backend, Harness};
 
 both_backends!(
     bodies_that_are_too_large_malformed_or_not_json_are_refused,
@@ -21,16 +21,6 @@ async fn versions_stored(harness: &Harness) -> usize {
         .get("/v1/environments/production/versions", &harness.admin)
         .await;
     page["versions"].as_array().map_or(0, Vec::len)
-}
-
-fn assert_problem(status: StatusCode, expected: StatusCode, body: &Value, code: &str) {
-    assert_eq!(status, expected, "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], expected.as_u16(), "{body}");
-    assert!(
-        body["type"].as_str().unwrap_or_default().ends_with(code),
-        "{body}"
-    );
 }
 
 async fn bodies_that_are_too_large_malformed_or_not_json_are_refused(backend: Backend) {
@@ -121,26 +111,31 @@ async fn unknown_routes_and_methods_are_problems(backend: Backend) {
     let Some(harness) = Harness::start(backend).await else {
         return;
     };
-    let (status, problem) = harness.get("/v2/nothing", &harness.admin).await;
-    assert_problem(status, StatusCode::NOT_FOUND, &problem, "route_not_found");
-    let (status, problem) = harness
-        .call(Method::DELETE, "/v1/environments", &harness.admin, None)
-        .await;
-    assert_problem(
-        status,
-        StatusCode::METHOD_NOT_ALLOWED,
-        &problem,
-        "method_not_allowed",
-    );
-    let (status, problem) = harness
-        .call(Method::PUT, "/v1/versions/1", &harness.admin, None)
-        .await;
-    assert_problem(
-        status,
-        StatusCode::METHOD_NOT_ALLOWED,
-        &problem,
-        "method_not_allowed",
-    );
+    let cases = [
+        (
+            Method::GET,
+            "/v2/nothing",
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+        ),
+        (
+            Method::DELETE,
+            "/v1/environments",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            Method::PUT,
+            "/v1/versions/1",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+    ];
+    for (method, path, status, code) in cases {
+        harness
+            .refused(method, path, &harness.admin, status, code)
+            .await;
+    }
     harness.stop().await;
 }
 

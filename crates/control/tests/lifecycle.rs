@@ -212,15 +212,14 @@ async fn only_validated_versions_activate(backend: Backend) {
     };
     let operator = harness.token("op", "operator").await;
     let draft = harness.push("production", &operator, &config(1000)).await;
-    let (status, problem) = harness
-        .post(
+    let problem = harness
+        .post_refused(
             &format!("/v1/versions/{draft}/activate"),
             &operator,
-            &json!({}),
+            StatusCode::CONFLICT,
+            "version_not_validated",
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    assert_eq!(problem["code"], "version_not_validated");
     assert!(problem["detail"]
         .as_str()
         .unwrap_or_default()
@@ -229,15 +228,14 @@ async fn only_validated_versions_activate(backend: Backend) {
     let first = harness
         .activate_new("production", &operator, &config(1100))
         .await;
-    let (status, problem) = harness
-        .post(
+    harness
+        .post_refused(
             &format!("/v1/versions/{first}/activate"),
             &operator,
-            &json!({}),
+            StatusCode::CONFLICT,
+            "version_already_active",
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    assert_eq!(problem["code"], "version_already_active");
 
     let second = harness
         .activate_new("production", &operator, &config(1200))
@@ -267,28 +265,26 @@ async fn rollback_skips_rolled_back_versions_and_needs_a_target(backend: Backend
         return;
     };
     let operator = harness.token("op", "operator").await;
-    let (status, problem) = harness
-        .post(
+    harness
+        .post_refused(
             "/v1/environments/production/rollback",
             &operator,
-            &json!({}),
+            StatusCode::CONFLICT,
+            "no_active_version",
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    assert_eq!(problem["code"], "no_active_version");
 
     let v1 = harness
         .activate_new("production", &operator, &config(1000))
         .await;
-    let (status, problem) = harness
-        .post(
+    harness
+        .post_refused(
             "/v1/environments/production/rollback",
             &operator,
-            &json!({}),
+            StatusCode::CONFLICT,
+            "no_rollback_target",
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    assert_eq!(problem["code"], "no_rollback_target");
 
     let v2 = harness
         .activate_new("production", &operator, &config(1100))

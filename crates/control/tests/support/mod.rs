@@ -145,6 +145,32 @@ impl Harness {
         self.call(Method::POST, path, token, Some(body)).await
     }
 
+    /// `method path` answers a problem document with `status` and `code`; the document.
+    pub async fn refused(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        status: StatusCode,
+        code: &str,
+    ) -> Value {
+        let body = (method == Method::POST).then(|| json!({}));
+        let (answered, problem) = self.call(method.clone(), path, token, body.as_ref()).await;
+        assert_problem(answered, status, &problem, code);
+        problem
+    }
+
+    /// POST `{}` to `path` answers a problem with `status` and `code`.
+    pub async fn post_refused(
+        &self,
+        path: &str,
+        token: &str,
+        status: StatusCode,
+        code: &str,
+    ) -> Value {
+        self.refused(Method::POST, path, token, status, code).await
+    }
+
     /// A new token of `role`, made by the admin.
     pub async fn token(&self, name: &str, role: &str) -> String {
         let (status, created) = self
@@ -206,6 +232,17 @@ impl Harness {
             control.shutdown().await.expect("clean shutdown");
         }
     }
+}
+
+/// `body` is a problem document with `expected` status and `code`.
+pub fn assert_problem(status: StatusCode, expected: StatusCode, body: &Value, code: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], expected.as_u16(), "{body}");
+    assert!(
+        body["type"].as_str().unwrap_or_default().ends_with(code),
+        "{body}"
+    );
 }
 
 /// A valid configuration with one public route whose timeout is `timeout_ms`.
