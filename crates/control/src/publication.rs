@@ -109,6 +109,19 @@ impl Publisher {
             .ok_or_else(|| ApiError::environment_not_found(environment))
     }
 
+    /// How many long-polls wait on `environment` right now.
+    pub fn waiting(&self, environment: &str) -> usize {
+        self.environments
+            .read()
+            .ok()
+            .and_then(|environments| {
+                environments
+                    .get(environment)
+                    .map(watch::Sender::receiver_count)
+            })
+            .unwrap_or(0)
+    }
+
     fn receiver(&self, environment: &str) -> Option<watch::Receiver<Option<Arc<Published>>>> {
         let environments = self.environments.read().ok()?;
         environments.get(environment).map(watch::Sender::subscribe)

@@ -29,6 +29,7 @@ pub struct ControlPlane;
 pub struct RunningControlPlane {
     local_addr: SocketAddr,
     store: Store,
+    publisher: Arc<Publisher>,
     admin_token_path: PathBuf,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
@@ -74,7 +75,7 @@ impl ControlPlane {
 
         let service = Arc::new(ControlService::new(
             store.clone(),
-            publisher,
+            publisher.clone(),
             settings.heartbeat_interval,
         ));
         let state = AppState::new(service, settings.long_poll, stopped.clone());
@@ -99,6 +100,7 @@ impl ControlPlane {
         Ok(RunningControlPlane {
             local_addr,
             store,
+            publisher,
             admin_token_path,
             stop,
             server,
@@ -120,6 +122,11 @@ impl RunningControlPlane {
     /// The store, for tests that look at the database directly.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// What this replica publishes (and how many long-polls wait on it).
+    pub fn publisher(&self) -> &Arc<Publisher> {
+        &self.publisher
     }
 
     /// Serves until `signal` resolves (or the server fails), then shuts down.

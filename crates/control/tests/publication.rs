@@ -79,7 +79,7 @@ async fn the_long_poll_answers_at_once_holds_and_wakes(backend: Backend) {
     // A long-poll waiting on the old checksum wakes when another version is activated.
     let waiting = poll(&harness, &dataplane, &known);
     let activate = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        harness.long_polls_held("production", 1).await;
         let activated_at = Instant::now();
         let version = harness
             .activate_new("production", &harness.admin, &config(2000))
@@ -180,4 +180,48 @@ async fn heartbeats_register_instances_and_audit_new_refusals(backend: Backend) 
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     harness.stop().await;
+}
+
+/// A shutdown does not wait for held long-polls: they answer 304 at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_answers_held_long_polls_at_once() {
+    let Some(storage) = Storage::new(Backend::Sqlite).await else {
+        return;
+    };
+    let mut settings = storage.settings();
+    settings.long_poll = Duration::from_secs(60);
+    let mut harness = Harness::start_with(storage, settings).await;
+    let dataplane = harness.token("dp", "dataplane").await;
+    let held = tokio::spawn({
+        let client = harness.client.clone();
+        let url = format!(
+            "{}/v1/dataplane/snapshot?environment=production",
+            harness.base
+        );
+        async move {
+            let response = client
+                .get(url)
+                .bearer_auth(dataplane)
+                .send()
+                .await
+                .expect("answer");
+            response.status()
+        }
+    });
+    // Nothing is active, so the poll is held: wait until the handler waits on the watch.
+    harness.long_polls_held("production", 1).await;
+    let started = Instant::now();
+    harness
+        .control
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("clean shutdown");
+    assert_eq!(held.await.expect("join"), StatusCode::NOT_MODIFIED);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
 }

@@ -84,8 +84,7 @@ async fn activation_reaches_the_other_replica(a: &Harness, b: &Harness, timeout_
         .to_string();
     let waiting = wait_for_snapshot(b, &dataplane, &known);
     let activate = async {
-        // Let the long-poll reach B and start waiting first.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.long_polls_held("production", 1).await;
         let version = a
             .activate_new("production", &a.admin, &config(timeout_ms))
             .await;
@@ -167,7 +166,7 @@ async fn replicas_recover_from_a_postgresql_restart_without_restarting() {
             .to_string();
         let waiting = wait_for_snapshot(&b, &dataplane, &known);
         let activate = async {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            b.long_polls_held("production", 1).await;
             a.activate_new("production", &a.admin, &config(timeout_ms))
                 .await
         };

@@ -227,6 +227,16 @@ impl Harness {
         found["status"].as_str().expect("status").to_string()
     }
 
+    /// Waits until `count` long-polls are held on `environment` by this control plane.
+    pub async fn long_polls_held(&self, environment: &str, count: usize) {
+        let publisher = self.control().publisher().clone();
+        eventually(Duration::from_secs(10), "the long-polls to be held", || {
+            let waiting = publisher.waiting(environment);
+            async move { waiting == count }
+        })
+        .await;
+    }
+
     pub async fn stop(mut self) {
         if let Some(control) = self.control.take() {
             control.shutdown().await.expect("clean shutdown");
