@@ -59,3 +59,29 @@ async fn a_private_server_stops_and_starts_again_with_its_data() {
         .expect("select");
     assert_eq!(kept.0, "across restarts");
 }
+
+/// What `TestDatabase::create` falls back to when the shared server does not answer: a fresh
+/// database on a private server, kept up while the database lives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_database_on_a_private_server() {
+    let Some(server) = PostgresServer::start_or_skip() else {
+        return;
+    };
+    let server = std::sync::Arc::new(server);
+    let database = TestDatabase::create_on(&server.url("postgres"), Some(server.clone()))
+        .await
+        .expect("create a database on the private server");
+    assert!(database.url().starts_with(&format!(
+        "postgres://postgres@127.0.0.1:{}/portcullis_",
+        server.port()
+    )));
+    let mut connection = sqlx::PgConnection::connect(database.url())
+        .await
+        .expect("connect");
+    let one: (i32,) = sqlx::query_as("SELECT 1")
+        .fetch_one(&mut connection)
+        .await
+        .expect("query");
+    assert_eq!(one.0, 1);
+    connection.close().await.expect("close");
+}
