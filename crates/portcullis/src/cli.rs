@@ -30,6 +30,8 @@ pub enum Command {
     Quickstart(QuickstartArgs),
     /// Manage API keys (`apikey new` prints a fresh key and its config entry).
     Apikey(ApiKeyArgs),
+    /// Run the control plane: versioned configuration, the admin API, snapshots for data planes.
+    ControlPlane(ControlPlaneArgs),
     /// Print the version.
     Version,
 }
@@ -71,6 +73,29 @@ pub struct ServeArgs {
     /// event-loop thread (a current-thread runtime), plus the access-log writer.
     #[arg(long, env = "PORTCULLIS_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ControlPlaneArgs {
+    /// `postgres://USER@HOST:PORT/DB` or `sqlite://PATH`; default: SQLite in
+    /// `<data-dir>/control.db`.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address of the admin API.
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    pub listen: String,
+    /// Where the first admin token (`admin.token`) and the embedded database are kept.
+    #[arg(long, default_value = "portcullis-data")]
+    pub data_dir: PathBuf,
+    /// An environment to create at start when missing (repeatable; default `production`).
+    #[arg(long = "environment", value_name = "NAME")]
+    pub environment: Vec<String>,
+    /// How long a data plane's snapshot long-poll is held before 304.
+    #[arg(long, default_value_t = 30)]
+    pub long_poll_seconds: u64,
+    /// The data planes' heartbeat interval; three missed ones mark an instance stale.
+    #[arg(long, default_value_t = 5)]
+    pub heartbeat_seconds: u64,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod apikey;
 mod cli;
 mod config_source;
+mod control_plane;
 mod example_upstreams;
 mod logging;
 mod memory;
@@ -32,6 +33,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => with_runtime(args.worker_threads, |runtime| {
             runtime.block_on(run::serve(args))
         }),
+        Command::ControlPlane(args) => {
+            with_runtime(None, |runtime| runtime.block_on(control_plane::run(args)))
+        }
         Command::Quickstart(args) => with_runtime(args.worker_threads, |runtime| {
             runtime.block_on(quickstart::run(args))
         }),

@@ -8,6 +8,7 @@
 //! * [`raw`]: raw TCP exchanges for malformed-request tests.
 //! * [`jwks`]: a JWKS endpoint (rotating keys, `Cache-Control`, outages) counting its hits.
 //! * [`introspection`]: an RFC 7662 introspection endpoint with per-token answers.
+//! * [`postgres`]: a fresh database per test, and private servers that restart.
 
 pub mod certs;
 pub mod introspection;
@@ -15,6 +16,7 @@ pub mod jwks;
 mod mock;
 mod mock_body;
 mod mock_serve;
+pub mod postgres;
 pub mod raw;
 pub mod services;
 mod tiny_server;

@@ -3,6 +3,7 @@
 
 mod access_log;
 mod build_refusals;
+mod control_plane;
 mod harness;
 mod hot_reload;
 mod large_bodies;
