@@ -156,9 +156,15 @@ mod tests {
         document["routes"][0]["policies"]["auth"] = json!("required");
         check_document(&document).expect("validation alone accepts it");
         let issues = check_for_activation(&document).expect_err("the build refuses it");
-        assert_eq!(issues.len(), 1, "only the empty key set, not the deferred secret: {issues:?}");
+        assert_eq!(
+            issues.len(),
+            1,
+            "only the empty key set, not the deferred secret: {issues:?}"
+        );
         assert!(
-            issues[0].path.starts_with("authentication.jwt.issuers[0].jwks"),
+            issues[0]
+                .path
+                .starts_with("authentication.jwt.issuers[0].jwks"),
             "{issues:?}"
         );
     }

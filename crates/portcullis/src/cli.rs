@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "portcullis", version, about = "Portcullis API gateway")]
@@ -32,6 +32,17 @@ pub enum Command {
     Apikey(ApiKeyArgs),
     /// Run the control plane: versioned configuration, the admin API, snapshots for data planes.
     ControlPlane(ControlPlaneArgs),
+    /// Configuration versions on the control plane: push, validate, list, show, diff,
+    /// activate, rollback.
+    Config(crate::ops::args::ConfigArgs),
+    /// The data planes the control plane has heard from, with what each serves.
+    Instances(crate::ops::args::InstancesArgs),
+    /// The control plane's environments and their ACTIVE versions.
+    Environments(crate::ops::args::EnvironmentsArgs),
+    /// The control plane's API tokens (admin).
+    Tokens(crate::ops::args::TokensArgs),
+    /// The control plane's audit log.
+    Audit(crate::ops::args::AuditArgs),
     /// Print the version.
     Version,
 }
@@ -59,10 +70,25 @@ pub struct NewApiKeyArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["config", "control_plane"])))]
 pub struct ServeArgs {
-    /// The configuration file (YAML, or JSON when it ends in `.json`).
+    /// The configuration file (YAML, or JSON when it ends in `.json`), watched and reloaded.
     #[arg(long, short = 'c')]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
+    /// Serve what this control plane assigns to `--environment`/`--pool` instead of a file
+    /// (`http://` or `https://`); the last good configuration is kept in `--state-dir`.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["config", "no_watch"])]
+    pub control_plane: Option<String>,
+    #[command(flatten)]
+    pub managed: ManagedArgs,
+    /// Bind the configuration's listener NAME on IP:PORT instead of its `address`
+    /// (repeatable): a setting of this instance, not of the configuration, so several data
+    /// planes on one host can serve one configuration.
+    #[arg(long = "listener", value_name = "NAME=IP:PORT")]
+    pub listener_overrides: Vec<String>,
+    /// Bind the admin listener on IP:PORT instead of the configuration's `admin.address`.
+    #[arg(long, value_name = "IP:PORT")]
+    pub admin_address: Option<String>,
     /// How long SIGTERM/SIGINT waits for in-flight requests before closing them.
     #[arg(long, default_value_t = 30)]
     pub drain_seconds: u64,
@@ -73,6 +99,39 @@ pub struct ServeArgs {
     /// event-loop thread (a current-thread runtime), plus the access-log writer.
     #[arg(long, env = "PORTCULLIS_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
+}
+
+/// `serve --control-plane`: where this data plane belongs and how it speaks to the control
+/// plane. Ignored when serving from a file.
+#[derive(Debug, Args)]
+pub struct ManagedArgs {
+    /// The environment whose configuration to serve.
+    #[arg(long, env = "PORTCULLIS_ENVIRONMENT", default_value = "production")]
+    pub environment: String,
+    /// This instance's pool within the environment (a staged rollout reaches the `canary`
+    /// pool first).
+    #[arg(long, env = "PORTCULLIS_POOL", default_value = "default")]
+    pub pool: String,
+    /// Where the last good configuration is kept (two generations), to serve when the
+    /// control plane cannot be reached at start.
+    #[arg(long, env = "PORTCULLIS_STATE_DIR", default_value = "portcullis-state")]
+    pub state_dir: PathBuf,
+    /// A file holding the `dataplane` token (else `PORTCULLIS_TOKEN`); never a flag value.
+    #[arg(long, env = "PORTCULLIS_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// This instance's name in heartbeats and `portcullis instances` (default: host name
+    /// and process id).
+    #[arg(long, env = "PORTCULLIS_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+    /// A PEM file of CA certificates to trust for an `https://` control plane.
+    #[arg(long = "control-plane-ca", value_name = "FILE")]
+    pub control_plane_ca: Option<PathBuf>,
+    /// How long to wait for the control plane at start before serving the disk copy.
+    #[arg(long, default_value_t = 5)]
+    pub startup_timeout_seconds: u64,
+    /// How often to report to the control plane.
+    #[arg(long, default_value_t = 5)]
+    pub heartbeat_seconds: u64,
 }
 
 #[derive(Debug, Args)]
@@ -138,7 +197,7 @@ mod tests {
         .expect("valid command line");
         match cli.command {
             Command::Serve(args) => {
-                assert_eq!(args.config, PathBuf::from("g.yaml"));
+                assert_eq!(args.config, Some(PathBuf::from("g.yaml")));
                 assert_eq!(args.drain_seconds, 3);
                 assert!(!args.no_watch);
             }
@@ -149,6 +208,41 @@ mod tests {
     #[test]
     fn serve_requires_config() {
         assert!(Cli::try_parse_from(["portcullis", "serve"]).is_err());
+    }
+
+    #[test]
+    fn serve_takes_a_file_or_a_control_plane_never_both() {
+        let cli = Cli::try_parse_from([
+            "portcullis",
+            "serve",
+            "--control-plane",
+            "http://127.0.0.1:7070",
+            "--environment",
+            "staging",
+            "--pool",
+            "canary",
+            "--state-dir",
+            "/var/lib/portcullis",
+            "--listener",
+            "default=127.0.0.1:8081",
+        ])
+        .expect("valid command line");
+        match cli.command {
+            Command::Serve(args) => {
+                assert_eq!(args.config, None);
+                assert_eq!(args.control_plane.as_deref(), Some("http://127.0.0.1:7070"));
+                assert_eq!(args.managed.environment, "staging");
+                assert_eq!(args.managed.pool, "canary");
+                assert_eq!(args.listener_overrides, vec!["default=127.0.0.1:8081"]);
+            }
+            other => panic!("expected serve, got {other:?}"),
+        }
+        for refused in [
+            &["portcullis", "serve", "--config", "g.yaml", "--control-plane", "http://x"][..],
+            &["portcullis", "serve", "--control-plane", "http://x", "--no-watch"][..],
+        ] {
+            assert!(Cli::try_parse_from(refused).is_err(), "{refused:?}");
+        }
     }
 
     #[test]

@@ -6,8 +6,11 @@ mod cli;
 mod config_source;
 mod control_plane;
 mod example_upstreams;
+mod listen;
 mod logging;
+mod managed;
 mod memory;
+mod ops;
 mod quickstart;
 mod reload;
 mod run;
@@ -35,6 +38,31 @@ fn main() -> ExitCode {
         }),
         Command::ControlPlane(args) => {
             with_runtime(None, |runtime| runtime.block_on(control_plane::run(args)))
+        }
+        Command::Config(args) => {
+            return ops::run(&args.connection, |client, output| {
+                ops::config(client, output, &args.command)
+            })
+        }
+        Command::Instances(args) => {
+            return ops::run(&args.connection, |client, output| {
+                ops::instances(client, output, &args)
+            })
+        }
+        Command::Environments(args) => {
+            return ops::run(&args.connection, |client, output| {
+                ops::environments(client, output, args.command.as_ref())
+            })
+        }
+        Command::Tokens(args) => {
+            return ops::run(&args.connection, |client, output| {
+                ops::tokens(client, output, &args.command)
+            })
+        }
+        Command::Audit(args) => {
+            return ops::run(&args.connection, |client, output| {
+                ops::audit(client, output, &args)
+            })
         }
         Command::Quickstart(args) => with_runtime(args.worker_threads, |runtime| {
             runtime.block_on(quickstart::run(args))

@@ -25,6 +25,7 @@ pub async fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     let admin = args.admin.clone();
     let options = RunOptions {
         drain_deadline: Duration::from_secs(args.drain_seconds),
+        overrides: crate::listen::ListenOverrides::default(),
         reload: None,
     };
     run::run(validated, QUICKSTART_SOURCE, options, |bound| {

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use portcullis_config::{AccessLog, ConfigErrors, Listener};
+use portcullis_config::ConfigErrors;
 use portcullis_proxy::{Gateway, PreparedSnapshot};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::config_source;
-use crate::run::{self, Installer};
+use crate::run::{self, Installer, RestartOnly};
 
 /// Editors write a file in several steps (truncate, write, rename): wait this long after the
 /// last event before reading it.
@@ -102,13 +102,7 @@ pub fn start(options: ReloadOptions) -> Reloader {
 
 impl Reloader {
     /// Reload on every trigger; runs until aborted.
-    pub async fn run(
-        self,
-        mut installer: Installer,
-        running_listeners: Vec<Listener>,
-        running_admin_address: String,
-        running_access_log: AccessLog,
-    ) {
+    pub async fn run(self, mut installer: Installer, running: RestartOnly) {
         let Reloader {
             options,
             mut received,
@@ -142,12 +136,7 @@ impl Reloader {
                     for warning in prepared.warnings() {
                         tracing::warn!("configuration warning: {warning}");
                     }
-                    warn_about_restart_only_changes(
-                        &prepared,
-                        &running_listeners,
-                        &running_admin_address,
-                        &running_access_log,
-                    );
+                    running.warn_about_changes(prepared.validated().config(), "reloaded file");
                     let version = installer.install(*prepared);
                     tracing::info!(
                         path = %options.path.display(),
@@ -237,33 +226,6 @@ async fn poll_file(path: PathBuf, triggers: mpsc::UnboundedSender<Trigger>) {
         } else if triggers.is_closed() {
             return;
         }
-    }
-}
-
-/// Listeners, the admin address and the access log are set up once; a reload cannot move
-/// them.
-fn warn_about_restart_only_changes(
-    prepared: &PreparedSnapshot,
-    running_listeners: &[Listener],
-    running_admin_address: &str,
-    running_access_log: &AccessLog,
-) {
-    let config = prepared.validated().config();
-    if config.listeners != running_listeners {
-        tracing::warn!(
-            "listeners changed in the reloaded file; they take effect only after a restart \
-             (the running listeners are kept)"
-        );
-    }
-    if config.admin.address != running_admin_address {
-        tracing::warn!(
-            "admin.address changed in the reloaded file; it takes effect only after a restart"
-        );
-    }
-    if config.access_log != *running_access_log {
-        tracing::warn!(
-            "accessLog changed in the reloaded file; it takes effect only after a restart"
-        );
     }
 }
 

@@ -5,19 +5,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use portcullis_config::{Config, ConfigErrors, ValidatedConfig};
+use portcullis_config::{
+    AccessLog as AccessLogSettings, Config, ConfigErrors, Listener, ValidatedConfig,
+};
 use portcullis_proxy::{Gateway, PreparedSnapshot, Server, SnapshotMeta};
 use portcullis_telemetry::access_log::{AccessLog, AccessLogGuard, Destination};
 use portcullis_telemetry::metrics::Metrics;
 
 use crate::cli::ServeArgs;
 use crate::config_source;
+use crate::listen::ListenOverrides;
 use crate::reload::{self, ReloadOptions};
 use crate::shutdown::Shutdown;
 
-/// `portcullis serve --config FILE`.
+/// `portcullis serve`: from a file (`--config`), or from a control plane (`--control-plane`).
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let path = args.config.clone();
+    let overrides =
+        ListenOverrides::parse(&args.listener_overrides, args.admin_address.as_deref())?;
+    let drain_deadline = Duration::from_secs(args.drain_seconds);
+    let Some(path) = args.config.clone() else {
+        return crate::managed::serve(&args, overrides, drain_deadline).await;
+    };
     let blocking_path = path.clone();
     let load = tokio::task::spawn_blocking(move || config_source::load_file(&blocking_path))
         .await
@@ -27,7 +35,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .result
         .map_err(|error| refused_at_start(&error, &path))?;
     let options = RunOptions {
-        drain_deadline: Duration::from_secs(args.drain_seconds),
+        drain_deadline,
+        overrides,
         reload: Some(ReloadOptions {
             path: path.clone(),
             watch_file: !args.no_watch,
@@ -47,6 +56,8 @@ fn refused_at_start(errors: &ConfigErrors, source: &std::path::Path) -> anyhow::
 
 pub struct RunOptions {
     pub drain_deadline: Duration,
+    /// Instance-local listen addresses.
+    pub overrides: ListenOverrides,
     /// Reload from this file (watcher and SIGHUP); `None` for an embedded configuration.
     pub reload: Option<ReloadOptions>,
 }
@@ -66,12 +77,13 @@ pub async fn run(
     options: RunOptions,
     on_ready: impl FnOnce(&BoundAddresses),
 ) -> anyhow::Result<()> {
+    let (shutdown, _trigger) =
+        Shutdown::install().context("cannot install the SIGTERM/SIGINT handlers")?;
     let metrics = Metrics::new();
     let (access_log, access_log_guard) = start_access_log(validated.config(), &metrics)?;
     let gateway = Gateway::new(metrics.clone(), access_log);
-    let listeners = validated.config().listeners.clone();
-    let admin_address = validated.config().admin.address.clone();
-    let access_log_settings = validated.config().access_log.clone();
+    let running = RestartOnly::of(validated.config());
+    let (listeners, admin_address) = options.overrides.apply(validated.config())?;
     let mut installer = Installer::new(gateway.clone());
     let meta = installer.next_meta(&validated);
     let blocking_gateway = gateway.clone();
@@ -87,39 +99,65 @@ pub async fn run(
     }
     installer.install(prepared);
 
-    let server = Server::bind(gateway.clone(), &listeners).await.context(
-        "cannot start the data-plane listeners: free the port or change listeners[].address",
-    )?;
-    let admin = portcullis_admin::bind(gateway.clone(), &admin_address)
-        .await
-        .context("cannot start the admin listener")?;
-    let bound = BoundAddresses {
-        listeners: server.local_addrs(),
-        admin: admin.local_addr(),
-    };
-    // Watch before announcing: a change made once these lines are out must reload.
-    let reloader = options.reload.map(reload::start);
-    // These lines are a stable interface: tests and scripts read the bound ports from them.
-    for (name, addr) in &bound.listeners {
-        tracing::info!("listening name={name} addr={addr}");
-    }
-    tracing::info!("admin listening addr={}", bound.admin);
-
-    let (shutdown, _trigger) =
-        Shutdown::install().context("cannot install the SIGTERM/SIGINT handlers")?;
-    let admin_task = tokio::spawn(admin.run(shutdown.wait()));
-    let reload_task = reloader.map(|reloader| {
-        tokio::spawn(reloader.run(installer, listeners, admin_address, access_log_settings))
-    });
-    on_ready(&bound);
-
-    server.run(shutdown.wait(), options.drain_deadline).await;
-    tracing::info!("data-plane listeners closed");
-
+    let bound = bind(&gateway, &listeners, &admin_address).await?;
+    // Watch before announcing: a change made once the listening lines are out must reload.
+    let reload_task = options
+        .reload
+        .map(reload::start)
+        .map(|reloader| tokio::spawn(reloader.run(installer, running)));
+    serve_until_shutdown(bound, &shutdown, options.drain_deadline, on_ready).await;
     if let Some(task) = reload_task {
         task.abort();
         let _ = task.await;
     }
+    finish(gateway, access_log_guard).await
+}
+
+/// The bound data-plane and admin listeners, not yet serving.
+pub struct Bound {
+    server: Server,
+    admin: portcullis_admin::AdminServer,
+}
+
+/// Bind the data-plane listeners and the admin listener of `gateway`.
+pub async fn bind(
+    gateway: &Arc<Gateway>,
+    listeners: &[Listener],
+    admin_address: &str,
+) -> anyhow::Result<Bound> {
+    let server = Server::bind(gateway.clone(), listeners).await.context(
+        "cannot start the data-plane listeners: free the port, change listeners[].address, or \
+         move this instance with --listener NAME=IP:PORT",
+    )?;
+    let admin = portcullis_admin::bind(gateway.clone(), admin_address)
+        .await
+        .context("cannot start the admin listener")?;
+    Ok(Bound { server, admin })
+}
+
+/// Announce the bound addresses, serve until shutdown is requested, then drain the
+/// data-plane listeners and stop the admin listener.
+pub async fn serve_until_shutdown(
+    bound: Bound,
+    shutdown: &Shutdown,
+    drain_deadline: Duration,
+    on_ready: impl FnOnce(&BoundAddresses),
+) {
+    let Bound { server, admin } = bound;
+    let addresses = BoundAddresses {
+        listeners: server.local_addrs(),
+        admin: admin.local_addr(),
+    };
+    // These lines are a stable interface: tests and scripts read the bound ports from them.
+    for (name, addr) in &addresses.listeners {
+        tracing::info!("listening name={name} addr={addr}");
+    }
+    tracing::info!("admin listening addr={}", addresses.admin);
+    let admin_task = tokio::spawn(admin.run(shutdown.wait()));
+    on_ready(&addresses);
+
+    server.run(shutdown.wait(), drain_deadline).await;
+    tracing::info!("data-plane listeners closed");
     // Admin keep-alive connections (scrapers) must not hold the exit hostage.
     let admin_abort = admin_task.abort_handle();
     if tokio::time::timeout(Duration::from_secs(1), admin_task)
@@ -128,6 +166,13 @@ pub async fn run(
     {
         admin_abort.abort();
     }
+}
+
+/// Drop the gateway and flush the access log.
+pub async fn finish(
+    gateway: Arc<Gateway>,
+    access_log_guard: Option<AccessLogGuard>,
+) -> anyhow::Result<()> {
     drop(gateway);
     if let Some(guard) = access_log_guard {
         tokio::task::spawn_blocking(move || guard.finish())
@@ -138,7 +183,46 @@ pub async fn run(
     Ok(())
 }
 
-fn start_access_log(
+/// The settings a running gateway sets up once (listeners, admin listener, access log): a
+/// later configuration that changes them is installed, with a warning that these parts wait
+/// for a restart.
+#[derive(Debug, Clone)]
+pub struct RestartOnly {
+    listeners: Vec<Listener>,
+    admin_address: String,
+    access_log: AccessLogSettings,
+}
+
+impl RestartOnly {
+    pub fn of(config: &Config) -> RestartOnly {
+        RestartOnly {
+            listeners: config.listeners.clone(),
+            admin_address: config.admin.address.clone(),
+            access_log: config.access_log.clone(),
+        }
+    }
+
+    pub fn warn_about_changes(&self, config: &Config, source: &str) {
+        if config.listeners != self.listeners {
+            tracing::warn!(
+                "listeners changed in the {source}; they take effect only after a restart \
+                 (the running listeners are kept)"
+            );
+        }
+        if config.admin.address != self.admin_address {
+            tracing::warn!(
+                "admin.address changed in the {source}; it takes effect only after a restart"
+            );
+        }
+        if config.access_log != self.access_log {
+            tracing::warn!(
+                "accessLog changed in the {source}; it takes effect only after a restart"
+            );
+        }
+    }
+}
+
+pub fn start_access_log(
     config: &Config,
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<(AccessLog, Option<AccessLogGuard>)> {
@@ -187,22 +271,27 @@ impl Installer {
     /// Swap `prepared` in atomically and count the load; returns its version.
     pub fn install(&mut self, prepared: PreparedSnapshot) -> u64 {
         self.successful_loads += 1;
-        let loaded = prepared.loaded();
-        let config_version = loaded.config_version;
-        let routes = loaded.snapshot.routes().len();
-        let checksum = loaded.checksum.clone();
-        self.gateway.install(prepared);
-        self.gateway.metrics().config_load(true);
-        // The parser's transient trees are gone now; hand their pages back, on the blocking
-        // pool since trimming a large heap takes milliseconds.
-        crate::memory::release_freed_memory_in_background();
-        tracing::info!(config_version, %checksum, routes, "configuration installed");
-        config_version
+        install(&self.gateway, prepared)
     }
 
     pub fn gateway(&self) -> &Arc<Gateway> {
         &self.gateway
     }
+}
+
+/// Swap `prepared` in atomically, count the load and log it; returns its version.
+pub fn install(gateway: &Gateway, prepared: PreparedSnapshot) -> u64 {
+    let loaded = prepared.loaded();
+    let config_version = loaded.config_version;
+    let routes = loaded.snapshot.routes().len();
+    let checksum = loaded.checksum.clone();
+    gateway.install(prepared);
+    gateway.metrics().config_load(true);
+    // The parser's transient trees are gone now; hand their pages back, on the blocking
+    // pool since trimming a large heap takes milliseconds.
+    crate::memory::release_freed_memory_in_background();
+    tracing::info!(config_version, %checksum, routes, "configuration installed");
+    config_version
 }
 
 /// The identity of a configuration loaded after `successful_loads` successful ones.
