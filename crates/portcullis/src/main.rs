@@ -6,6 +6,7 @@ mod cli;
 mod config_source;
 mod control_plane;
 mod example_upstreams;
+mod install;
 mod listen;
 mod logging;
 mod managed;
@@ -34,7 +35,11 @@ fn main() -> ExitCode {
         Command::Validate(args) => return validate::run(&args.file),
         Command::Apikey(args) => apikey::run(&args),
         Command::Serve(args) => with_runtime(args.worker_threads, |runtime| {
-            runtime.block_on(run::serve(args))
+            if args.control_plane.is_some() {
+                runtime.block_on(managed::serve(args))
+            } else {
+                runtime.block_on(run::serve(args))
+            }
         }),
         Command::ControlPlane(args) => {
             with_runtime(None, |runtime| runtime.block_on(control_plane::run(args)))

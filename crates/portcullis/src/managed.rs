@@ -22,15 +22,17 @@ use portcullis_telemetry::access_log::AccessLogGuard;
 use portcullis_telemetry::metrics::Metrics;
 
 use crate::cli::ServeArgs;
+use crate::install::{self, RestartOnly};
 use crate::listen::ListenOverrides;
-use crate::run::{self, RestartOnly};
+use crate::run;
 use crate::shutdown::Shutdown;
 
-pub async fn serve(
-    args: &ServeArgs,
-    overrides: ListenOverrides,
-    drain_deadline: Duration,
-) -> anyhow::Result<()> {
+/// `portcullis serve --control-plane URL`.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let args = &args;
+    let overrides =
+        ListenOverrides::parse(&args.listener_overrides, args.admin_address.as_deref())?;
+    let drain_deadline = Duration::from_secs(args.drain_seconds);
     let control_plane = args
         .control_plane
         .clone()
@@ -155,15 +157,16 @@ impl ManagedInstaller {
         config: ValidatedConfig,
         meta: SnapshotMeta,
     ) -> Result<Started, Vec<String>> {
-        let (access_log, access_log_guard) = run::start_access_log(config.config(), &self.metrics)
-            .map_err(|error| vec![format!("{error:#}")])?;
+        let (access_log, access_log_guard) =
+            install::start_access_log(config.config(), &self.metrics)
+                .map_err(|error| vec![format!("{error:#}")])?;
         let gateway = Gateway::new(self.metrics.clone(), access_log);
         let first = config.shared_config();
         let prepared = gateway
             .prepare(config, meta)
             .map_err(|errors| lines(&errors))?;
         log_warnings(prepared.warnings());
-        run::install(&gateway, prepared);
+        install::install(&gateway, prepared);
         Ok(Started {
             restart_only: RestartOnly::of(&first),
             gateway,
@@ -207,7 +210,7 @@ impl SnapshotInstaller for ManagedInstaller {
             prepared.validated().config(),
             "configuration from the control plane",
         );
-        run::install(&running.gateway, prepared);
+        install::install(&running.gateway, prepared);
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::config_source;
-use crate::run::{self, Installer, RestartOnly};
+use crate::install::{self, Installer, RestartOnly};
 
 /// Editors write a file in several steps (truncate, write, rename): wait this long after the
 /// last event before reading it.
@@ -179,7 +179,7 @@ fn prepare(
     // The fingerprint kept is the one of the bytes actually loaded, not of `current`: the
     // file may have been replaced again in between, and that change must not look installed.
     let load = config_source::prepare_file(gateway, path, |validated| {
-        run::next_meta(validated, successful_loads)
+        install::next_meta(validated, successful_loads)
     });
     match load.result {
         Ok(prepared) => Outcome::Ready(Box::new(prepared), load.fingerprint),

@@ -16,7 +16,7 @@ use crate::config_source;
 pub fn run(file: &Path) -> ExitCode {
     let gateway = Gateway::new(Metrics::new(), AccessLog::disabled());
     let load = config_source::prepare_file(&gateway, file, |validated| {
-        crate::run::next_meta(validated, 0)
+        crate::install::next_meta(validated, 0)
     });
     match load.result {
         Ok(prepared) => {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::args::Connection;
-use super::CommandError;
+use super::error::CommandError;
 
 /// A connection to one control plane, with the caller's token.
 pub struct AdminClient {
@@ -156,9 +156,22 @@ fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, CommandError> 
     })
 }
 
+/// `value` percent-encoded as one URL path segment: names typed by an operator can never
+/// change which endpoint is called.
+pub fn segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(segment("production"), "production");
+        assert_eq!(segment("../tokens"), "%2E%2E%2Ftokens");
+        assert_eq!(segment("a b?c#d"), "a%20b%3Fc%23d");
+    }
 
     #[test]
     fn a_token_file_is_trimmed_and_an_empty_one_refused() {
@@ -172,21 +185,5 @@ mod tests {
         let missing = dir.path().join("missing");
         let error = read_token(Some(&missing)).expect_err("missing file refused");
         assert!(error.to_string().contains("--token-file"), "{error}");
-    }
-}
-
-/// `value` percent-encoded as one URL path segment: names typed by an operator can never
-/// change which endpoint is called.
-pub fn segment(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-#[cfg(test)]
-mod segment_tests {
-    #[test]
-    fn path_segments_are_encoded() {
-        assert_eq!(super::segment("production"), "production");
-        assert_eq!(super::segment("../tokens"), "%2E%2E%2Ftokens");
-        assert_eq!(super::segment("a b?c#d"), "a%20b%3Fc%23d");
     }
 }

@@ -7,8 +7,9 @@ use portcullis_protocol::admin::{
 
 use super::args::{AuditArgs, EnvironmentsCommand, InstancesArgs, TokensCommand};
 use super::client::{segment, AdminClient};
+use super::error::CommandError;
+use super::output::Output;
 use super::render::{compact, or_dash, printable, short_checksum, table};
-use super::{CommandError, Output};
 
 pub async fn instances(
     client: AdminClient,
