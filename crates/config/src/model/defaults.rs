@@ -1,23 +1,7 @@
 //! Defaults (each one is listed in docs/configuration.md).
 
-use super::settings::Listener;
-
 pub const DEFAULT_VERSION_NAME: &str = "default";
 
-pub fn default_listeners() -> Vec<Listener> {
-    vec![Listener {
-        name: "default".to_string(),
-        address: "0.0.0.0:8080".to_string(),
-        tls: None,
-        max_header_bytes: default_max_header_bytes(),
-        max_headers: default_max_headers(),
-        header_read_timeout_ms: default_header_read_timeout_ms(),
-        idle_timeout_ms: default_idle_timeout_ms(),
-        max_connections: default_max_connections(),
-        allow_encoded_slashes: false,
-        trusted_proxies: Vec::new(),
-    }]
-}
 pub fn default_timeout_ms() -> u64 {
     15_000
 }

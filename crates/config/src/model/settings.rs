@@ -111,3 +111,19 @@ impl Default for AccessLog {
 fn default_true() -> bool {
     true
 }
+
+/// The one listener of a configuration that names none (`0.0.0.0:8080`).
+pub fn default_listeners() -> Vec<Listener> {
+    vec![Listener {
+        name: "default".to_string(),
+        address: "0.0.0.0:8080".to_string(),
+        tls: None,
+        max_header_bytes: default_max_header_bytes(),
+        max_headers: default_max_headers(),
+        header_read_timeout_ms: default_header_read_timeout_ms(),
+        idle_timeout_ms: default_idle_timeout_ms(),
+        max_connections: default_max_connections(),
+        allow_encoded_slashes: false,
+        trusted_proxies: Vec::new(),
+    }]
+}

@@ -4,14 +4,13 @@ use std::collections::{HashMap, HashSet};
 
 use crate::model::{AuthMethod, AuthMode, Config, KeyDimension, Route, Visibility};
 use crate::validate::services::{version_endpoints, version_names};
-use crate::validate::settings::validate_request_policy;
+use crate::validate::settings::{check_timeout, validate_request_policy};
 use crate::validate::syntax::{
     host_covered_by, host_problem, is_header_name, is_method, is_status, parse_endpoint,
     path_problem,
 };
 use crate::validate::{serde_name, Issues};
 
-pub(crate) const MAX_TIMEOUT_MS: u64 = 30_000;
 const MAX_RETRIES: u32 = 2;
 
 pub(crate) fn validate_routes(config: &Config, issues: &mut Issues) {
@@ -33,20 +32,6 @@ pub(crate) fn validate_routes(config: &Config, issues: &mut Issues) {
         if let Some(policy) = &route.request_policy {
             validate_request_policy(policy, &format!("{path}.requestPolicy"), issues);
         }
-    }
-}
-
-pub(crate) fn check_timeout(path: &str, timeout_ms: u64, issues: &mut Issues) {
-    if timeout_ms == 0 {
-        issues.error(
-            path,
-            format!("timeoutMs 0 would fail every request: use a value from 1 to {MAX_TIMEOUT_MS}"),
-        );
-    } else if timeout_ms > MAX_TIMEOUT_MS {
-        issues.error(
-            path,
-            format!("timeoutMs {timeout_ms} is above the {MAX_TIMEOUT_MS} limit; use a value of at most {MAX_TIMEOUT_MS}"),
-        );
     }
 }
 

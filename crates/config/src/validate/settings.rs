@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use crate::model::{Config, RequestPolicy};
-use crate::validate::routes::check_timeout;
 use crate::validate::syntax::{
     host_problem, is_cidr, is_header_name, is_media_type, is_rfc3339, is_sha256_hash, is_status,
 };
@@ -62,6 +61,23 @@ pub(crate) fn validate_settings(config: &Config, issues: &mut Issues) {
                 ),
             );
         }
+    }
+}
+
+/// The most a route (or `defaults.timeoutMs`) may wait for its upstream.
+pub(crate) const MAX_TIMEOUT_MS: u64 = 30_000;
+
+pub(crate) fn check_timeout(path: &str, timeout_ms: u64, issues: &mut Issues) {
+    if timeout_ms == 0 {
+        issues.error(
+            path,
+            format!("timeoutMs 0 would fail every request: use a value from 1 to {MAX_TIMEOUT_MS}"),
+        );
+    } else if timeout_ms > MAX_TIMEOUT_MS {
+        issues.error(
+            path,
+            format!("timeoutMs {timeout_ms} is above the {MAX_TIMEOUT_MS} limit; use a value of at most {MAX_TIMEOUT_MS}"),
+        );
     }
 }
 
