@@ -116,12 +116,13 @@ pub fn config_version_body(loaded: &LoadedSnapshot) -> serde_json::Value {
 
 /// RFC 3339 in UTC with millisecond precision (`2025-01-31T12:00:00.123Z`).
 pub fn rfc3339_utc(at: time::OffsetDateTime) -> String {
+    // Always three fractional digits, as every Portcullis document writes timestamps, so the
+    // same instant reads the same here and in the control plane's instance list.
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
     let utc = at.to_offset(time::UtcOffset::UTC);
-    let millis = utc
-        .replace_nanosecond(utc.millisecond() as u32 * 1_000_000)
-        .unwrap_or(utc);
-    millis
-        .format(&time::format_description::well_known::Rfc3339)
+    utc.format(format)
         .unwrap_or_else(|_| utc.unix_timestamp().to_string())
 }
 
@@ -174,8 +175,10 @@ mod tests {
     }
 
     #[test]
-    fn rfc3339_whole_seconds() {
+    fn rfc3339_always_has_three_fractional_digits() {
         let at = time::macros::datetime!(2025-03-04 05:06:07 UTC);
-        assert_eq!(rfc3339_utc(at), "2025-03-04T05:06:07Z");
+        assert_eq!(rfc3339_utc(at), "2025-03-04T05:06:07.000Z");
+        let at = time::macros::datetime!(2025-03-04 05:06:07.93 UTC);
+        assert_eq!(rfc3339_utc(at), "2025-03-04T05:06:07.930Z");
     }
 }

@@ -5,11 +5,16 @@ use time::OffsetDateTime;
 
 /// Now, as `2026-04-08T10:15:30.123Z`.
 pub(crate) fn now_rfc3339() -> String {
+    rfc3339(OffsetDateTime::now_utc())
+}
+
+/// `at` in UTC as `2026-04-08T10:15:30.123Z`.
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     let format =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     // Formatting a UTC time with this description cannot fail; should it, a fixed epoch
     // string keeps the document parseable.
-    OffsetDateTime::now_utc()
+    at.to_offset(time::UtcOffset::UTC)
         .format(format)
         .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
 }

@@ -17,15 +17,17 @@ pub struct SnapshotIdentity {
 
 /// Implemented by the binary: builds a configuration into the data plane and swaps it in.
 pub trait SnapshotInstaller: Send + Sync + 'static {
-    /// Validate, compile and build `config`, then swap it in. Err: every reason, one line each
-    /// with its field path; the running configuration must be untouched.
+    /// Validate, compile and build `config`, then swap it in. Ok: the time the data plane
+    /// reports as the configuration's `loadedAt` (heartbeats report the same instant). Err:
+    /// every reason, one line each with its field path; the running configuration must be
+    /// untouched.
     ///
     /// Called on a blocking thread (`spawn_blocking`), one install at a time.
     fn install(
         &self,
         config: ValidatedConfig,
         identity: &SnapshotIdentity,
-    ) -> Result<(), Vec<String>>;
+    ) -> Result<time::OffsetDateTime, Vec<String>>;
 }
 
 /// Why a configuration document did not pass [`check_config`].

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::client::{ControlPlaneClient, PollOutcome};
-use crate::clock::now_rfc3339;
+use crate::clock::{now_rfc3339, rfc3339};
 use crate::disk::DiskStore;
 use crate::install::{check_config, SnapshotIdentity, SnapshotInstaller};
 use crate::settings::AgentSettings;
@@ -154,11 +154,11 @@ impl Runner {
             self.check_and_install(config, identity).await
         };
         match result {
-            Ok(()) => {
+            Ok(loaded_at) => {
                 let loaded = LoadedConfig {
                     config_version,
                     checksum: checksum.clone(),
-                    loaded_at: now_rfc3339(),
+                    loaded_at: rfc3339(loaded_at),
                     source: ConfigSource::ControlPlane,
                 };
                 self.status.send_modify(|status| {
@@ -238,7 +238,10 @@ impl Runner {
         &self,
         config: serde_json::Value,
         identity: SnapshotIdentity,
-    ) -> (Option<serde_json::Value>, Result<(), Vec<String>>) {
+    ) -> (
+        Option<serde_json::Value>,
+        Result<time::OffsetDateTime, Vec<String>>,
+    ) {
         let installer = Arc::clone(&self.installer);
         let outcome = tokio::task::spawn_blocking(move || {
             let result = check_config(&config, &identity.checksum)
@@ -289,7 +292,7 @@ impl Runner {
                     source: ConfigSource::Disk,
                 };
                 match installer.install(generation.config, &identity) {
-                    Ok(()) => return Some((generation.path, stored)),
+                    Ok(loaded_at) => return Some((generation.path, stored, loaded_at)),
                     Err(errors) => tracing::error!(
                         "the last-known-good copy {} (version {}, {}) verifies but cannot be \
                          installed; trying the older generation; {} reason(s):\n  {}",
@@ -307,7 +310,7 @@ impl Runner {
         .ok()
         .flatten();
         match installed {
-            Some((path, stored)) => {
+            Some((path, stored, loaded_at)) => {
                 tracing::warn!(
                     "{reason}; serving the last-known-good copy from disk: version {}, \
                      checksum {}, saved at {} ({}); the control plane's configuration replaces \
@@ -320,7 +323,7 @@ impl Runner {
                 let loaded = LoadedConfig {
                     config_version: stored.config_version,
                     checksum: stored.checksum,
-                    loaded_at: now_rfc3339(),
+                    loaded_at: rfc3339(loaded_at),
                     source: ConfigSource::Disk,
                 };
                 self.status

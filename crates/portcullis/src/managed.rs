@@ -181,16 +181,17 @@ impl SnapshotInstaller for ManagedInstaller {
         &self,
         config: ValidatedConfig,
         identity: &SnapshotIdentity,
-    ) -> Result<(), Vec<String>> {
+    ) -> Result<time::OffsetDateTime, Vec<String>> {
         let config_version = u64::try_from(identity.config_version).map_err(|_| {
             vec![format!(
                 "configVersion {} is not a positive version number",
                 identity.config_version
             )]
         })?;
+        let loaded_at = time::OffsetDateTime::now_utc();
         let meta = SnapshotMeta {
             config_version,
-            loaded_at: time::OffsetDateTime::now_utc(),
+            loaded_at,
         };
         let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(running) = started.as_ref() else {
@@ -199,7 +200,7 @@ impl SnapshotInstaller for ManagedInstaller {
                 self.metrics.config_load(false);
             }
             *started = Some(outcome?);
-            return Ok(());
+            return Ok(loaded_at);
         };
         let prepared = running.gateway.prepare(config, meta).map_err(|errors| {
             self.metrics.config_load(false);
@@ -211,7 +212,7 @@ impl SnapshotInstaller for ManagedInstaller {
             "configuration from the control plane",
         );
         install::install(&running.gateway, prepared);
-        Ok(())
+        Ok(loaded_at)
     }
 }
 

@@ -107,7 +107,7 @@ impl SnapshotInstaller for RecordingInstaller {
         &self,
         _config: ValidatedConfig,
         identity: &SnapshotIdentity,
-    ) -> Result<(), Vec<String>> {
+    ) -> Result<time::OffsetDateTime, Vec<String>> {
         self.attempts.lock().expect("lock").push(identity.clone());
         if self
             .refuse
@@ -118,7 +118,7 @@ impl SnapshotInstaller for RecordingInstaller {
             return Err(vec![REFUSAL_LINE.to_owned()]);
         }
         self.installed.lock().expect("lock").push(identity.clone());
-        Ok(())
+        Ok(time::OffsetDateTime::now_utc())
     }
 }
 
