@@ -5,10 +5,20 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use super::histogram::{Histogram, BOUND_LABELS};
+use super::registry::{
+    Metrics, RouteCounters, UpstreamCounters, METHOD_LABELS, UNMATCHED_ROUTE_LABEL,
+};
 use super::sparse::SparseCounters;
-use super::{Metrics, RouteCounters, UpstreamCounters, METHOD_LABELS, UNMATCHED_ROUTE_LABEL};
+use super::text::{escape_into, family};
 
-pub(super) fn encode(metrics: &Metrics) -> String {
+impl Metrics {
+    /// Prometheus text exposition format.
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+}
+
+fn encode(metrics: &Metrics) -> String {
     // Copy the handles out so the registry locks are not held while formatting.
     let mut routes: Vec<Arc<RouteCounters>> = metrics
         .routes
@@ -179,15 +189,8 @@ pub(super) fn encode(metrics: &Metrics) -> String {
     );
     let in_flight = metrics.in_flight.load(Ordering::Relaxed);
     let _ = writeln!(out, "portcullis_in_flight_requests {in_flight}");
-    super::ratelimit::encode(&metrics.rate_limits, &mut out);
+    super::ratelimit::encode(metrics.rate_limit_counters(), &mut out);
     out
-}
-
-pub(super) fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(
-        out,
-        "# HELP portcullis_{name} {help}\n# TYPE portcullis_{name} {kind}"
-    );
 }
 
 /// Histograms that never saw an observation are left out, so 10,000 idle routes do not
@@ -232,17 +235,5 @@ fn reason_counters<'a>(
             escape_into(out, reason);
             let _ = writeln!(out, "\"}} {count}");
         });
-    }
-}
-
-/// Label values escape backslash, double quote and line feed (exposition format).
-pub(super) fn escape_into(out: &mut String, value: &str) {
-    for character in value.chars() {
-        match character {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            other => out.push(other),
-        }
     }
 }

@@ -9,8 +9,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::encode::escape_into;
-use super::Metrics;
+use super::text::{escape_into, family};
 
 /// `portcullis_rate_limit_breaker_state` values.
 pub const BREAKER_CLOSED: i64 = 0;
@@ -57,12 +56,9 @@ impl RateLimitRejections {
     }
 }
 
-impl Metrics {
-    /// Handle for `portcullis_rate_limit_rejections_total{route,limit}`; taken at snapshot
-    /// install, never per request. The series survives reloads.
-    pub fn rate_limit_rejections(&self, route: &str, limit: &str) -> RateLimitRejections {
+impl RateLimitCounters {
+    pub(super) fn rejections(&self, route: &str, limit: &str) -> RateLimitRejections {
         let mut rejections = self
-            .rate_limits
             .rejections
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -72,35 +68,28 @@ impl Metrics {
         }
     }
 
-    /// Adds failed or timed-out rate-limit store calls.
-    pub fn rate_limit_store_errors(&self, count: u64) {
-        self.rate_limits
-            .store_errors
-            .fetch_add(count, Ordering::Relaxed);
+    pub(super) fn add_store_errors(&self, count: u64) {
+        self.store_errors.fetch_add(count, Ordering::Relaxed);
     }
 
-    /// Counts one decision made by a failure mode because the store was unavailable.
-    pub fn rate_limit_fallback(&self) {
-        self.rate_limits.fallbacks.fetch_add(1, Ordering::Relaxed);
+    pub(super) fn add_fallback(&self) {
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Sets the breaker gauge (one of the `BREAKER_*` values).
-    pub fn set_rate_limit_breaker_state(&self, state: i64) {
-        self.rate_limits
-            .breaker_state
-            .store(state, Ordering::Relaxed);
+    pub(super) fn set_breaker_state(&self, state: i64) {
+        self.breaker_state.store(state, Ordering::Relaxed);
     }
 
-    pub fn rate_limit_store_error_count(&self) -> u64 {
-        self.rate_limits.store_errors.load(Ordering::Relaxed)
+    pub(super) fn store_errors(&self) -> u64 {
+        self.store_errors.load(Ordering::Relaxed)
     }
 
-    pub fn rate_limit_fallback_count(&self) -> u64 {
-        self.rate_limits.fallbacks.load(Ordering::Relaxed)
+    pub(super) fn fallbacks(&self) -> u64 {
+        self.fallbacks.load(Ordering::Relaxed)
     }
 
-    pub fn rate_limit_breaker_state(&self) -> i64 {
-        self.rate_limits.breaker_state.load(Ordering::Relaxed)
+    pub(super) fn breaker_state(&self) -> i64 {
+        self.breaker_state.load(Ordering::Relaxed)
     }
 }
 
@@ -113,7 +102,7 @@ pub(super) fn encode(counters: &RateLimitCounters, out: &mut String) {
         .map(|(key, count)| (key.clone(), count.load(Ordering::Relaxed)))
         .collect();
     rejections.sort();
-    super::encode::family(
+    family(
         out,
         "rate_limit_rejections_total",
         "counter",
@@ -127,7 +116,7 @@ pub(super) fn encode(counters: &RateLimitCounters, out: &mut String) {
         let _ = writeln!(out, "\"}} {count}");
     }
     let single = |out: &mut String, name: &str, kind: &str, help: &str, value: i128| {
-        super::encode::family(out, name, kind, help);
+        family(out, name, kind, help);
         let _ = writeln!(out, "portcullis_{name} {value}");
     };
     single(

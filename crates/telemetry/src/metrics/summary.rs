@@ -4,7 +4,7 @@
 use std::sync::{Arc, PoisonError};
 
 use super::histogram::BOUNDS_NANOS;
-use super::{Metrics, RouteCounters};
+use super::registry::{Metrics, RouteCounters};
 
 /// One route's traffic since the process started (cumulative, like the Prometheus series).
 #[derive(Debug, Clone, PartialEq)]

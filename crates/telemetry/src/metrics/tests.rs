@@ -1,6 +1,10 @@
 use std::collections::BTreeMap;
 
+use super::registry::RouteCounters;
 use super::*;
+use std::time::Duration;
+
+use http::Method;
 
 /// One parsed sample line: metric name, labels (unescaped), value.
 type Sample = (String, BTreeMap<String, String>, f64);
