@@ -16,10 +16,12 @@ pub mod jwks;
 mod mock;
 mod mock_body;
 mod mock_serve;
+mod mock_state;
 pub mod postgres;
 pub mod raw;
 pub mod services;
 mod tiny_server;
 
-pub use mock::{MockUpstream, MockUpstreamBuilder, RecordedRequest};
+pub use mock::MockUpstream;
+pub use mock_state::{MockUpstreamBuilder, RecordedRequest};
 pub use raw::{raw_request, raw_request_until_close, raw_request_with_timeout, response_status};

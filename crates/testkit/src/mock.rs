@@ -1,72 +1,18 @@
 //! [`MockUpstream`]: a programmable upstream for tests.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+use http::{HeaderName, HeaderValue, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::mock_serve::{serve_http, serve_raw};
-
-/// What the mock answers with.
-#[derive(Debug, Clone)]
-pub(crate) enum Mode {
-    EchoJson,
-    EchoBody,
-    Fixed(Bytes),
-    Stream(u64),
-    Raw(Bytes),
-    UpgradeEcho,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Protocols {
-    Both,
-    Http1Only,
-    Http2Only,
-}
-
-/// Builder for a [`MockUpstream`]; start with [`MockUpstream::builder`].
-#[derive(Debug, Clone)]
-pub struct MockUpstreamBuilder {
-    pub(crate) mode: Mode,
-    pub(crate) status: StatusCode,
-    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
-    pub(crate) delay: Option<Duration>,
-    pub(crate) hold: bool,
-    pub(crate) protocols: Protocols,
-}
-
-/// One request as the mock received it (hyper modes only; see [`MockUpstream::raw_heads`]
-/// for the raw mode).
-#[derive(Debug, Clone)]
-pub struct RecordedRequest {
-    pub method: Method,
-    /// As parsed by the server: origin-form (`/path?q`) when the client sent origin-form.
-    pub uri: Uri,
-    pub version: Version,
-    pub headers: HeaderMap,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Stats {
-    pub(crate) connections: AtomicUsize,
-    pub(crate) requests: AtomicUsize,
-    pub(crate) recorded: Mutex<Vec<RecordedRequest>>,
-    pub(crate) raw_heads: Mutex<Vec<Vec<u8>>>,
-}
-
-pub(crate) struct Shared {
-    pub(crate) config: MockUpstreamBuilder,
-    pub(crate) stats: Arc<Stats>,
-    pub(crate) released: watch::Receiver<bool>,
-    pub(crate) shutdown: watch::Receiver<()>,
-}
+use crate::mock_state::{MockUpstreamBuilder, Mode, Protocols, RecordedRequest, Shared, Stats};
 
 /// A mock upstream listening on `127.0.0.1:<free port>`, serving on the caller's tokio
 /// runtime until dropped (dropping aborts every connection it holds).

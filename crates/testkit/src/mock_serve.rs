@@ -15,8 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::mock::{Mode, Protocols, RecordedRequest, Shared};
 use crate::mock_body::{self, MockBody, RepeatBody};
+use crate::mock_state::{Mode, Protocols, RecordedRequest, Shared};
 
 pub(crate) async fn serve_http(stream: TcpStream, shared: Arc<Shared>) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
