@@ -4,6 +4,12 @@
 mod access_log;
 mod build_refusals;
 mod control_plane;
+mod cp_catch_up;
+mod cp_cli;
+mod cp_outage;
+mod cp_refusal;
+mod cp_store_restart;
+mod fleet;
 mod harness;
 mod hot_reload;
 mod large_bodies;
