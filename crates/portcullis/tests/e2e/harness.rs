@@ -15,6 +15,15 @@ use hyper_util::rt::TokioExecutor;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_portcullis");
 
+/// Held by every test that binds the quickstart's fixed example-upstream ports
+/// (127.0.0.1:18081-18083), so that such tests take turns.
+pub fn lock_quickstart_ports() -> std::sync::MutexGuard<'static, ()> {
+    static PORTS: Mutex<()> = Mutex::new(());
+    PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A running `portcullis` process; killed when dropped.
 pub struct GatewayProcess {
     child: Child,

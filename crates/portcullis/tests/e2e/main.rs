@@ -18,3 +18,4 @@ mod serve_basics;
 mod shutdown_drain;
 mod upstream;
 mod validate_command;
+mod walkthrough;
