@@ -10,6 +10,7 @@ use portcullis_protocol::admin::{
 };
 
 use crate::fleet::{Backend, Fleet};
+use crate::harness;
 
 async fn the_version_lifecycle_through_the_cli(backend: Backend) {
     let Some(fleet) = Fleet::start(backend).await else {
@@ -219,6 +220,33 @@ async fn every_refusal_has_its_documented_exit_code(backend: Backend) {
         "{line}"
     );
     assert!(run.stderr.contains("nothing was pushed"), "{}", run.stderr);
+    // 1: a file the local check accepts and the control plane refuses at push: a NUL
+    // character (U+0000), which no store keeps; the answer names the field.
+    let nul = std::fs::read_to_string(fleet.config_file("nul", 16500))
+        .expect("config")
+        .replacen(
+            "services:\n",
+            "authentication:\n  apiKeys:\n    keys:\n      - id: k1\n        hash: \
+             sha256:0000000000000000000000000000000000000000000000000000000000000000\n\
+             services:\n",
+            1,
+        )
+        .replace(
+            "      auth: none\n",
+            "      auth: required\n      authorization:\n        requiredScopes: [\"orders\\0read\"]\n",
+        );
+    let nul = fleet.write_file("nul.yaml", &nul);
+    let (exit, _, stderr) = harness::run_to_end(&["validate", path(&nul)]);
+    assert_eq!(exit.code(), Some(0), "the local check accepts it: {stderr}");
+    let run = cli
+        .run(&["config", "push", path(&nul), "--output", "json"])
+        .await;
+    let problem: Problem = run.expect_code(1).json();
+    assert_eq!(
+        (problem.status, problem.errors[0].path.as_str()),
+        (422, "routes[0].policies.authorization.requiredScopes[0]"),
+        "{problem:?}"
+    );
     // 1: a file the local check accepts and the control plane's validation refuses (its
     // build dry-run: an inline key set with no key); it stays a DRAFT.
     let keyless = std::fs::read_to_string(fleet.config_file("keyless", 16000))
@@ -268,7 +296,7 @@ async fn every_refusal_has_its_documented_exit_code(backend: Backend) {
             (versions[1], VersionStatus::RolledBack),
             (versions[0], VersionStatus::Active),
         ],
-        "the invalid and the forbidden pushes stored nothing"
+        "the invalid, NUL-bearing and forbidden pushes stored nothing"
     );
 
     // 6: the control plane cannot be reached.
