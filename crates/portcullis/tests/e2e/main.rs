@@ -1,5 +1,7 @@
 //! End-to-end tests: each starts the real `portcullis` binary on port-0 listeners with a
-//! temporary configuration file and mock upstreams on loopback.
+//! temporary configuration file and mock upstreams on loopback. The `cp_*` tests run a fleet
+//! (`fleet/`: control-plane processes on SQLite or PostgreSQL, data planes, the operators'
+//! CLI); `walkthrough` runs the documented walkthrough, which uses fixed loopback ports.
 
 mod access_log;
 mod build_refusals;
