@@ -11,6 +11,7 @@ mod cp_cli;
 mod cp_outage;
 mod cp_refusal;
 mod cp_store_restart;
+mod example_upstreams;
 mod fleet;
 mod harness;
 mod hot_reload;
