@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
+use crate::example_upstreams::EXAMPLE_UPSTREAMS;
+
 #[derive(Debug, Parser)]
 #[command(name = "portcullis", version, about = "Portcullis API gateway")]
 pub struct Cli {
@@ -28,6 +30,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Start the gateway on the embedded example configuration with built-in upstreams.
     Quickstart(QuickstartArgs),
+    /// Run only the quickstart's example upstreams (orders stable and canary, users) until
+    /// SIGTERM/SIGINT: upstreams for `examples/quickstart.yaml` with nothing to install.
+    ExampleUpstreams(ExampleUpstreamsArgs),
     /// Manage API keys (`apikey new` prints a fresh key and its config entry).
     Apikey(ApiKeyArgs),
     /// Run the control plane: versioned configuration, the admin API, snapshots for data planes.
@@ -157,6 +162,21 @@ pub struct ControlPlaneArgs {
     pub heartbeat_seconds: u64,
 }
 
+/// Where each example upstream listens; the defaults are the addresses
+/// `examples/quickstart.yaml` points at.
+#[derive(Debug, Args)]
+pub struct ExampleUpstreamsArgs {
+    /// Address of the `orders` service's `stable` version.
+    #[arg(long, value_name = "IP:PORT", default_value = EXAMPLE_UPSTREAMS[0].address)]
+    pub orders_stable: String,
+    /// Address of the `orders` service's `canary` version.
+    #[arg(long, value_name = "IP:PORT", default_value = EXAMPLE_UPSTREAMS[1].address)]
+    pub orders_canary: String,
+    /// Address of the `users` service.
+    #[arg(long, value_name = "IP:PORT", default_value = EXAMPLE_UPSTREAMS[2].address)]
+    pub users: String,
+}
+
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The configuration file to check.
@@ -267,6 +287,27 @@ mod tests {
                 assert_eq!(args.admin, "127.0.0.1:9901");
             }
             other => panic!("expected quickstart, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn example_upstreams_default_to_the_quickstart_addresses() {
+        let cli = Cli::try_parse_from(["portcullis", "example-upstreams"]).expect("valid");
+        match cli.command {
+            Command::ExampleUpstreams(args) => {
+                assert_eq!(
+                    [args.orders_stable, args.orders_canary, args.users],
+                    ["127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18083"]
+                );
+            }
+            other => panic!("expected example-upstreams, got {other:?}"),
+        }
+        let cli =
+            Cli::try_parse_from(["portcullis", "example-upstreams", "--users", "127.0.0.1:1"])
+                .expect("valid");
+        match cli.command {
+            Command::ExampleUpstreams(args) => assert_eq!(args.users, "127.0.0.1:1"),
+            other => panic!("expected example-upstreams, got {other:?}"),
         }
     }
 

@@ -1,5 +1,6 @@
-//! Tiny example upstreams for `portcullis quickstart`: each answers every request with JSON
-//! naming itself, so a user sees which service and version the gateway chose.
+//! Tiny example upstreams for `portcullis quickstart` and `portcullis example-upstreams`: each
+//! answers every request with JSON naming itself, so a user sees which service and version the
+//! gateway chose.
 
 use std::net::SocketAddr;
 
@@ -39,23 +40,34 @@ pub const EXAMPLE_UPSTREAMS: [ExampleUpstream; 3] = [
     },
 ];
 
-/// Bind every example upstream and serve them in the background.
+/// Bind every example upstream on its quickstart address and serve them in the background.
 pub async fn start(upstreams: &[ExampleUpstream]) -> anyhow::Result<Vec<SocketAddr>> {
     let mut bound = Vec::with_capacity(upstreams.len());
     for upstream in upstreams {
-        let listener = TcpListener::bind(upstream.address).await.map_err(|error| {
-            anyhow::anyhow!(
-                "cannot start the example {} ({}) upstream on {}: {error}; the quickstart needs \
-                 ports 18081-18083 free",
-                upstream.service,
-                upstream.version,
-                upstream.address
-            )
-        })?;
-        bound.push(listener.local_addr()?);
-        tokio::spawn(serve(listener, *upstream));
+        let addr = start_at(*upstream, upstream.address)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!("{error}; the quickstart needs ports 18081-18083 free")
+            })?;
+        bound.push(addr);
     }
     Ok(bound)
+}
+
+/// Bind `upstream` on `address` and serve it in the background. The error names the upstream,
+/// the address and why.
+pub async fn start_at(upstream: ExampleUpstream, address: &str) -> anyhow::Result<SocketAddr> {
+    let cannot = |error: std::io::Error| {
+        anyhow::anyhow!(
+            "cannot start the example {} ({}) upstream on {address}: {error}",
+            upstream.service,
+            upstream.version
+        )
+    };
+    let listener = TcpListener::bind(address).await.map_err(cannot)?;
+    let addr = listener.local_addr().map_err(cannot)?;
+    tokio::spawn(serve(listener, upstream));
+    Ok(addr)
 }
 
 async fn serve(listener: TcpListener, upstream: ExampleUpstream) {

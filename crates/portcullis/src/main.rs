@@ -6,6 +6,7 @@ mod cli;
 mod config_source;
 mod control_plane;
 mod example_upstreams;
+mod example_upstreams_command;
 mod install;
 mod listen;
 mod logging;
@@ -69,6 +70,9 @@ fn main() -> ExitCode {
                 ops::audit(client, output, &args)
             })
         }
+        Command::ExampleUpstreams(args) => with_runtime(Some(1), |runtime| {
+            runtime.block_on(example_upstreams_command::run(args))
+        }),
         Command::Quickstart(args) => with_runtime(args.worker_threads, |runtime| {
             runtime.block_on(quickstart::run(args))
         }),

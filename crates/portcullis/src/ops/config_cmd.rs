@@ -82,7 +82,15 @@ pub async fn run(
 async fn push(client: &AdminClient, output: Output, args: &PushArgs) -> Result<(), CommandError> {
     // The local check gives line:column positions the control plane cannot know (it gets
     // JSON); the control plane validates again and stays the authority.
-    let validated = portcullis_config::load_file(&args.file).map_err(CommandError::InvalidFile)?;
+    // An unreadable file is a usage error (exit 2, as documented), not an invalid one.
+    let text = std::fs::read_to_string(&args.file).map_err(|error| {
+        CommandError::Usage(format!(
+            "cannot read {}: {error}; check the path and its permissions",
+            args.file.display()
+        ))
+    })?;
+    let validated =
+        portcullis_config::load_file_text(&args.file, &text).map_err(CommandError::InvalidFile)?;
     let document = serde_json::to_value(validated.config()).map_err(|error| {
         CommandError::Usage(format!("cannot encode {}: {error}", args.file.display()))
     })?;

@@ -15,6 +15,15 @@ use hyper_util::rt::TokioExecutor;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_portcullis");
 
+/// Held by every test that binds the quickstart's fixed example-upstream ports
+/// (127.0.0.1:18081-18083), so that such tests take turns.
+pub fn lock_quickstart_ports() -> std::sync::MutexGuard<'static, ()> {
+    static PORTS: Mutex<()> = Mutex::new(());
+    PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A running `portcullis` process; killed when dropped.
 pub struct GatewayProcess {
     child: Child,
@@ -33,7 +42,16 @@ impl GatewayProcess {
 
     /// Run the binary with `args` and wait for its `listening` lines (stable log interface).
     pub fn spawn_args(args: &[&str]) -> GatewayProcess {
-        let mut process = GatewayProcess::spawn(args);
+        GatewayProcess::spawn_args_with(args, &[], "portcullis")
+    }
+
+    /// [`GatewayProcess::spawn_args`] with [`GatewayProcess::spawn_with`]'s environment and label.
+    pub fn spawn_args_with(
+        args: &[&str],
+        env: &[(&str, Option<&str>)],
+        label: &str,
+    ) -> GatewayProcess {
+        let mut process = GatewayProcess::spawn_with(args, env, label);
         let listening = process.wait_for_line("listening name=", Duration::from_secs(20));
         process.listener = parse_addr(&listening, "addr=");
         let admin = process.wait_for_line("admin listening addr=", Duration::from_secs(20));
@@ -41,11 +59,21 @@ impl GatewayProcess {
         process
     }
 
-    fn spawn(args: &[&str]) -> GatewayProcess {
-        let mut child = Command::new(BINARY)
+    /// Start the binary with `args` and `env` (`None` removes a variable), its stderr kept and
+    /// echoed as `[label] line`; waits for nothing.
+    pub fn spawn_with(args: &[&str], env: &[(&str, Option<&str>)], label: &str) -> GatewayProcess {
+        let mut command = Command::new(BINARY);
+        command
             .args(args)
             .env("RUST_LOG", "info")
-            .env("PORTCULLIS_WORKER_THREADS", "2")
+            .env("PORTCULLIS_WORKER_THREADS", "2");
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -54,10 +82,11 @@ impl GatewayProcess {
         let stderr = child.stderr.take().expect("piped stderr");
         let stderr_lines = Arc::new(Mutex::new(Vec::new()));
         let sink = stderr_lines.clone();
+        let label = label.to_string();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                eprintln!("[portcullis] {line}");
+                eprintln!("[{label}] {line}");
                 sink.lock().expect("stderr lines").push(line);
             }
         });
@@ -68,6 +97,11 @@ impl GatewayProcess {
             listener: unbound,
             admin: unbound,
         }
+    }
+
+    /// The exit status once the process has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("try_wait")
     }
 
     pub fn pid(&self) -> u32 {
@@ -149,7 +183,7 @@ impl Drop for GatewayProcess {
     }
 }
 
-fn parse_addr(line: &str, marker: &str) -> SocketAddr {
+pub fn parse_addr(line: &str, marker: &str) -> SocketAddr {
     let start = line.find(marker).expect("marker in line") + marker.len();
     let value: String = line[start..]
         .chars()

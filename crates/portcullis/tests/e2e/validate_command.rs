@@ -124,6 +124,7 @@ fn quickstart_example_validates() {
 #[test]
 fn quickstart_serves_the_example_with_builtin_upstreams() {
     // The example upstreams use fixed ports; the gateway and admin take free ones.
+    let _ports = harness::lock_quickstart_ports();
     let mut process = GatewayProcess::spawn_args(&[
         "quickstart",
         "--listen",
