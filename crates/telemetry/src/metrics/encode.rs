@@ -5,9 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use super::histogram::{Histogram, BOUND_LABELS};
-use super::registry::{
-    Metrics, RouteCounters, UpstreamCounters, METHOD_LABELS, UNMATCHED_ROUTE_LABEL,
-};
+use super::registry::{Metrics, UpstreamCounters, METHOD_LABELS, UNMATCHED_ROUTE_LABEL};
 use super::sparse::SparseCounters;
 use super::text::{escape_into, family};
 
@@ -20,14 +18,7 @@ impl Metrics {
 
 fn encode(metrics: &Metrics) -> String {
     // Copy the handles out so the registry locks are not held while formatting.
-    let mut routes: Vec<Arc<RouteCounters>> = metrics
-        .routes
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .values()
-        .cloned()
-        .collect();
-    routes.sort_by(|left, right| left.name.cmp(&right.name));
+    let routes = metrics.sorted_routes();
     let mut upstreams: Vec<Arc<UpstreamCounters>> = metrics
         .upstreams
         .lock()

@@ -208,6 +208,20 @@ impl Metrics {
         self.rate_limits.breaker_state()
     }
 
+    /// Every route's counters, sorted by name: the registry lock is held only to copy the
+    /// handles, never while they are read.
+    pub(super) fn sorted_routes(&self) -> Vec<Arc<RouteCounters>> {
+        let mut routes: Vec<Arc<RouteCounters>> = self
+            .routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        routes.sort_by(|left, right| left.name.cmp(&right.name));
+        routes
+    }
+
     pub(super) fn rate_limit_counters(&self) -> &RateLimitCounters {
         &self.rate_limits
     }

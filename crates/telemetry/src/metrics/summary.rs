@@ -1,8 +1,6 @@
 //! Per-route traffic summaries for the control plane's heartbeats: requests, 5xx responses and
 //! the latency histogram, read from the same atomics the Prometheus text is written from.
 
-use std::sync::{Arc, PoisonError};
-
 use super::histogram::BOUNDS_NANOS;
 use super::registry::{Metrics, RouteCounters};
 
@@ -28,15 +26,10 @@ impl Metrics {
     /// every name), so a summary may name routes the current configuration no longer has.
     /// Takes the registry lock once to copy the handles, never while reading the counters.
     pub fn route_summaries(&self) -> Vec<RouteSummary> {
-        let mut routes: Vec<Arc<RouteCounters>> = self
-            .routes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
-        routes.sort_by(|left, right| left.name.cmp(&right.name));
-        routes.iter().map(|route| summarise(route)).collect()
+        self.sorted_routes()
+            .iter()
+            .map(|route| summarise(route))
+            .collect()
     }
 }
 
