@@ -238,8 +238,21 @@ mod tests {
             other => panic!("expected serve, got {other:?}"),
         }
         for refused in [
-            &["portcullis", "serve", "--config", "g.yaml", "--control-plane", "http://x"][..],
-            &["portcullis", "serve", "--control-plane", "http://x", "--no-watch"][..],
+            &[
+                "portcullis",
+                "serve",
+                "--config",
+                "g.yaml",
+                "--control-plane",
+                "http://x",
+            ][..],
+            &[
+                "portcullis",
+                "serve",
+                "--control-plane",
+                "http://x",
+                "--no-watch",
+            ][..],
         ] {
             assert!(Cli::try_parse_from(refused).is_err(), "{refused:?}");
         }
