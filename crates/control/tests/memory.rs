@@ -1,7 +1,11 @@
-//! What a held snapshot long-poll costs the control plane: heap bytes per held poll, counted by
-//! this test binary's allocator. A replica holds 1,000 idle long-polls in 64 MiB only while a
-//! held poll keeps nothing but its connection (hyper's buffers, the connection task, the
-//! waiting handler): no copy of the router, no copy of the snapshot, no per-request buffer.
+//! What the control plane keeps in memory, counted by this test binary's allocator.
+//!
+//! A held snapshot long-poll keeps only its connection (hyper's buffers, the connection task,
+//! the waiting handler): no copy of the router, of the snapshot, or of any per-request buffer.
+//! A replica holds 1,000 idle long-polls in 64 MiB only while that holds. And a large
+//! configuration, once pushed, validated and read back, leaves nothing of its size behind
+//! (the store's connections shrink their socket buffers when they go back to the pool; the
+//! last large message a connection read goes when it reads its next one).
 
 #![allow(unsafe_code)]
 
@@ -67,10 +71,17 @@ const MAX_BYTES_PER_HELD_POLL: isize = 34 * 1024;
 
 const HELD: usize = 200;
 
-/// The backends' tests run one at a time: they share the counter.
+/// The tests run one at a time: they share the counter.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-both_backends!(a_held_long_poll_keeps_only_its_connection);
+/// What a large push, its validation and a read of it may leave behind: small, bounded
+/// things (statement caches, connection state), never a buffer of the document's size.
+const MAX_BYTES_LEFT_BY_A_LARGE_PUSH: isize = 256 * 1024;
+
+both_backends!(
+    a_held_long_poll_keeps_only_its_connection,
+    a_large_push_leaves_no_buffer_of_its_size,
+);
 
 /// A configuration of `count` routes (its snapshot is about 70 KiB with 200).
 fn config_with_routes(count: usize) -> Value {
@@ -155,5 +166,57 @@ async fn a_held_long_poll_keeps_only_its_connection(backend: Backend) {
          something per connection or per request is kept while it waits"
     );
     drop(polls);
+    harness.stop().await;
+}
+
+async fn a_large_push_leaves_no_buffer_of_its_size(backend: Backend) {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(mut harness) = Harness::start(backend).await else {
+        return;
+    };
+    // A connection per request: a kept-alive connection would keep the buffers hyper grew
+    // for the large bodies, which are not the store's.
+    harness.client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let cycle = |config: Value| {
+        let harness = &harness;
+        async move {
+            let version = harness.push("production", &harness.admin, &config).await;
+            let (status, report) = harness
+                .post(
+                    &format!("/v1/versions/{version}/validate"),
+                    &harness.admin,
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(status, reqwest::StatusCode::OK, "{report}");
+            let (status, found) = harness
+                .get(&format!("/v1/versions/{version}"), &harness.admin)
+                .await;
+            assert_eq!(status, reqwest::StatusCode::OK, "{found}");
+        }
+    };
+    // Prepared statements and other first-use state.
+    cycle(config_with_routes(10)).await;
+
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let large = config_with_routes(4000);
+    let size = large.to_string().len();
+    cycle(large).await;
+    // A connection frees the last large message it read when it reads the next one; every
+    // request's token lookup is one, so a few small requests reach every pooled connection.
+    for _ in 0..12 {
+        let (status, _) = harness.get("/v1/whoami", &harness.admin).await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+    }
+    let left = LIVE_BYTES.load(Ordering::Relaxed) - before;
+    println!("{backend:?}: a {size}-byte push, validated and read back, left {left} bytes");
+    assert!(
+        left <= MAX_BYTES_LEFT_BY_A_LARGE_PUSH,
+        "a {size}-byte configuration left {left} bytes behind (at most \
+         {MAX_BYTES_LEFT_BY_A_LARGE_PUSH}): a buffer grown for it is kept"
+    );
     harness.stop().await;
 }
