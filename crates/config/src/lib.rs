@@ -68,6 +68,26 @@ pub fn load_str(text: &str, format: Format) -> Result<ValidatedConfig, ConfigErr
     Ok(ValidatedConfig::new(config, warnings, Some(positions)))
 }
 
+/// Validates a document that is already a JSON value (the control plane's request bodies and
+/// stored versions): the same model, rules, checksum and errors as [`load_str`] of its text,
+/// errors in document order, but without source positions. There is no text to point into,
+/// and finding positions (a second, YAML, parse of the text) is most of what [`load_str`]
+/// costs for a large document.
+pub fn load_value(document: &serde_json::Value) -> Result<ValidatedConfig, ConfigErrors> {
+    let config = parse::parse_value(document)?;
+    match validate(&config) {
+        Ok(warnings) => Ok(ValidatedConfig::new(config, warnings, None)),
+        Err(mut errors) => {
+            let order = PositionMap::document_order(document);
+            errors.errors.sort_by_key(|error| {
+                let at = order.locate(&error.path);
+                (at.is_none(), at)
+            });
+            Err(errors)
+        }
+    }
+}
+
 pub(crate) fn attach_positions(errors: &mut [ConfigError], positions: &PositionMap) {
     for error in errors {
         if error.location.is_none() {

@@ -64,6 +64,12 @@ fn parse_json(text: &str) -> Result<(Value, PositionMap), ConfigError> {
     Ok((value, positions))
 }
 
+/// The model from a document that is already a JSON value (no text, so no positions): what
+/// [`crate::load_value`] parses.
+pub(crate) fn parse_value(value: &Value) -> Result<Config, ConfigErrors> {
+    deserialize_config(value, &PositionMap::new())
+}
+
 fn deserialize_config(value: &Value, positions: &PositionMap) -> Result<Config, ConfigErrors> {
     let Value::Object(sections) = value else {
         return Err(ConfigErrors::single(
@@ -76,6 +82,12 @@ fn deserialize_config(value: &Value, positions: &PositionMap) -> Result<Config, 
             )
             .at(positions.get("")),
         ));
+    };
+    // The whole document first: a valid one (the common case) is deserialized once. Only when
+    // that fails is each section and route checked alone, so that every error is reported.
+    let whole = match serde_path_to_error::deserialize::<_, Config>(value) {
+        Ok(config) => return Ok(config),
+        Err(error) => error,
     };
     let mut errors = Vec::new();
     for (key, section) in sections {
@@ -110,8 +122,9 @@ fn deserialize_config(value: &Value, positions: &PositionMap) -> Result<Config, 
         sort_by_location(&mut errors);
         return Err(ConfigErrors::new(errors));
     }
-    serde_path_to_error::deserialize::<_, Config>(value)
-        .map_err(|error| ConfigErrors::single(describe_serde_error(error, "", positions)))
+    Err(ConfigErrors::single(describe_serde_error(
+        whole, "", positions,
+    )))
 }
 
 fn check_entries<T: DeserializeOwned>(

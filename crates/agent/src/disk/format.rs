@@ -31,7 +31,7 @@ pub struct StoredSnapshot {
 
 /// Why a file's bytes are not a usable document (before its meaning is checked).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DecodeError {
+pub enum DecodeError {
     /// No complete trailer line: the file ends early.
     Truncated,
     /// The trailer does not match the document: the bytes changed after they were written.
@@ -82,7 +82,12 @@ pub(crate) fn trailer_matches(bytes: &[u8]) -> bool {
     split_and_check(bytes).is_ok()
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> Result<StoredSnapshot, DecodeError> {
+/// A generation file's bytes → its document, or why not: the file must end with a complete
+/// `sha256:` trailer line that matches the bytes before it, which must be a snapshot document
+/// of [`FORMAT`]. Nothing is read from outside the bytes; whether the document is for this
+/// data plane and its configuration still validates is checked by the caller. Public for the
+/// fuzz target: it reads a file that a crash or a full disk may have cut short.
+pub fn decode(bytes: &[u8]) -> Result<StoredSnapshot, DecodeError> {
     let document = split_and_check(bytes)?;
     let value: serde_json::Value = serde_json::from_slice(document)
         .map_err(|error| DecodeError::NotADocument(error.to_string()))?;
@@ -182,6 +187,23 @@ mod tests {
         ];
         for (name, bytes, expected) in cases {
             assert_eq!(decode(&bytes), Err(expected), "{name}");
+        }
+    }
+
+    /// The `disk_generation` fuzz target's contract, exhaustively for one file: no cut of a
+    /// complete file and no flipped bit is ever accepted.
+    #[test]
+    fn no_cut_and_no_flipped_bit_is_accepted() {
+        let good = encode(&sample()).expect("encode");
+        for length in 0..good.len() {
+            assert!(decode(&good[..length]).is_err(), "cut at {length}");
+        }
+        for index in 0..good.len() {
+            for bit in 0..8 {
+                let mut damaged = good.clone();
+                damaged[index] ^= 1 << bit;
+                assert!(decode(&damaged).is_err(), "bit {bit} of byte {index}");
+            }
         }
     }
 

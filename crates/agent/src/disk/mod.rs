@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use portcullis_config::ValidatedConfig;
 
-use self::format::{decode, encode, trailer_matches, DecodeError};
-pub use self::format::{StoredSnapshot, FORMAT};
+pub use self::format::{decode, DecodeError, StoredSnapshot, FORMAT};
+use self::format::{encode, trailer_matches};
 use crate::clock::now_rfc3339;
 use crate::error::AgentError;
 use crate::install::{check_config, ConfigRefusal};

@@ -2,6 +2,7 @@
 //! diff, and the activation history.
 
 use axum::extract::State;
+use axum::response::Response;
 use axum::Json;
 use http::StatusCode;
 use portcullis_protocol::admin::{
@@ -13,6 +14,7 @@ use super::extract::{ApiPath, ApiQuery, Authorized, JsonBody, JsonOrEmpty, Opera
 use super::problem::ProblemDocument;
 use super::AppState;
 use crate::error::ApiError;
+use crate::offload;
 
 /// Pushes a configuration: validated (422 with every error, nothing stored), then stored as
 /// DRAFT. `createdBy` is the token's name.
@@ -33,7 +35,7 @@ pub async fn push_version(
 ) -> Result<(StatusCode, Json<VersionSummary>), ApiError> {
     let summary = state
         .service
-        .push(&environment, &request, &caller.name)
+        .push(&environment, request, &caller.name)
         .await?;
     Ok((StatusCode::CREATED, Json(summary)))
 }
@@ -67,8 +69,9 @@ pub async fn get_version(
     State(state): State<AppState>,
     _caller: Authorized<View>,
     ApiPath(version): ApiPath<i64>,
-) -> Result<Json<Version>, ApiError> {
-    Ok(Json(state.service.store().version(version).await?))
+) -> Result<Response, ApiError> {
+    let found = state.service.store().version(version).await?;
+    Ok(offload::respond_then_release(Json(found)))
 }
 
 /// Full validation and compile dry-run: DRAFT → VALIDATED (VALIDATED answers again).
@@ -148,8 +151,9 @@ pub async fn diff_versions(
     State(state): State<AppState>,
     _caller: Authorized<View>,
     ApiPath((from, to)): ApiPath<(i64, i64)>,
-) -> Result<Json<VersionDiff>, ApiError> {
-    Ok(Json(state.service.diff(from, to).await?))
+) -> Result<Response, ApiError> {
+    let diff = state.service.diff(from, to).await?;
+    Ok(offload::respond_then_release(Json(diff)))
 }
 
 /// The environment's activations and rollbacks, newest first.

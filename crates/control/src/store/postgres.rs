@@ -43,4 +43,14 @@ pub fn pool_options() -> AnyPoolOptions {
         .max_connections(10)
         // A request waits this long for a connection while the server is away, then 503.
         .acquire_timeout(Duration::from_secs(3))
+        // A connection's socket buffers grow to the largest message it carried (a pushed
+        // configuration, a version read back: megabytes) and would keep that size for its
+        // life, in each of the pool's connections. Back in the pool, they shrink to their
+        // default (a no-op for a connection that carried only small messages).
+        .after_release(|connection, _| {
+            Box::pin(async move {
+                sqlx::Connection::shrink_buffers(connection);
+                Ok(true)
+            })
+        })
 }

@@ -8,13 +8,15 @@ use sqlx::{Any, Transaction};
 use super::{rows, NewAudit, Store};
 use crate::error::ApiError;
 use crate::lifecycle::{self, ValidateStep};
-use crate::validation::CheckedConfig;
 
 /// What `push` stores.
 #[derive(Debug)]
 pub struct NewVersion<'a> {
     pub environment: &'a str,
-    pub checked: &'a CheckedConfig,
+    /// The checked configuration's JSON text (`validation::CheckedDocument::text`).
+    pub document: &'a str,
+    /// Its checksum.
+    pub checksum: &'a str,
     pub created_by: &'a str,
     pub message: &'a str,
 }
@@ -25,12 +27,11 @@ impl Store {
         let mut transaction = self.begin().await?;
         self.lock_environment(&mut transaction, new.environment)
             .await?;
-        let document = new.checked.document.to_string();
         let inserted = sqlx::query(&self.sql.insert_version)
             .bind(new.environment)
-            .bind(document)
+            .bind(new.document)
             .bind(new.created_by)
-            .bind(new.checked.checksum.as_str())
+            .bind(new.checksum)
             .bind(new.message)
             .fetch_one(&mut *transaction)
             .await?;
@@ -39,7 +40,7 @@ impl Store {
             .environment(new.environment)
             .version(version)
             .detail(serde_json::json!({
-                "checksum": new.checked.checksum,
+                "checksum": new.checksum,
                 "message": new.message,
             }));
         self.write_audit(&mut *transaction, &entry).await?;
