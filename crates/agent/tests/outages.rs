@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use common::stand_in::StandIn;
 use common::{
-    logs, settings, wait_for, wait_until, RecordingInstaller, ENVIRONMENT, EVENT_DEADLINE, TOKEN,
+    logs, settings, start_agent, wait_for, wait_until, RecordingInstaller, ENVIRONMENT,
+    EVENT_DEADLINE, TOKEN,
 };
 use portcullis_agent::disk::DiskStore;
-use portcullis_agent::{no_counters, Agent};
+
 use portcullis_protocol::dataplane::ConfigSource;
 use tokio::time::Instant;
 
@@ -23,13 +24,7 @@ async fn seed_disk_copies(
     state: &std::path::Path,
     versions: &[(i64, &str)],
 ) -> Vec<String> {
-    let agent = Agent::start(
-        settings(&control.url(), state),
-        RecordingInstaller::new(),
-        no_counters(),
-    )
-    .await
-    .expect("start");
+    let agent = start_agent(settings(&control.url(), state), RecordingInstaller::new()).await;
     let store = DiskStore::open(state, ENVIRONMENT).expect("open");
     let mut checksums = Vec::new();
     for (version, route) in versions {
@@ -48,13 +43,7 @@ async fn seed_disk_copies(
 
 /// [`seed_disk_copies`] with the version already active on `control`.
 async fn seed_disk_copy(control: &StandIn, state: &std::path::Path, checksum: &str) {
-    let agent = Agent::start(
-        settings(&control.url(), state),
-        RecordingInstaller::new(),
-        no_counters(),
-    )
-    .await
-    .expect("start");
+    let agent = start_agent(settings(&control.url(), state), RecordingInstaller::new()).await;
     let store = DiskStore::open(state, ENVIRONMENT).expect("open");
     wait_until("the disk copy", EVENT_DEADLINE, || {
         store
@@ -82,9 +71,7 @@ async fn control_plane_down_at_start_serves_the_disk_copy_then_catches_up() {
     let startup_timeout = agent_settings.startup_timeout;
     let installer = RecordingInstaller::new();
     let started = Instant::now();
-    let agent = Agent::start(agent_settings, installer.clone(), no_counters())
-        .await
-        .expect("start");
+    let agent = start_agent(agent_settings, installer.clone()).await;
     let loaded = tokio::time::timeout(startup_timeout + EVENT_DEADLINE, agent.first_install())
         .await
         .expect("the disk copy is served")
@@ -153,13 +140,7 @@ async fn a_disk_copy_that_is_still_current_is_confirmed_without_a_second_install
     control.go_down().await;
 
     let installer = RecordingInstaller::new();
-    let agent = Agent::start(
-        settings(&control.url(), state.path()),
-        installer.clone(),
-        no_counters(),
-    )
-    .await
-    .expect("start");
+    let agent = start_agent(settings(&control.url(), state.path()), installer.clone()).await;
     let loaded = agent.first_install().await.expect("from disk");
     assert_eq!(loaded.source, ConfigSource::Disk);
 
@@ -185,9 +166,7 @@ async fn control_plane_down_with_no_disk_copy_keeps_trying_and_installs_once_it_
     let mut agent_settings = settings(&control.url(), state.path());
     agent_settings.startup_timeout = Duration::from_millis(300);
     let installer = RecordingInstaller::new();
-    let agent = Agent::start(agent_settings, installer.clone(), no_counters())
-        .await
-        .expect("start");
+    let agent = start_agent(agent_settings, installer.clone()).await;
 
     wait_until("the loud waiting line", EVENT_DEADLINE, || {
         !logs::lines_with(&["waiting for the control plane at", &control.url()]).is_empty()
@@ -250,13 +229,11 @@ async fn refused_tokens_and_unknown_environments_are_logged_with_the_fix_and_ret
             other => control.force_status(Some(other)),
         }
         let state = tempfile::tempdir().expect("tempdir");
-        let agent = Agent::start(
+        let agent = start_agent(
             settings(&control.url(), state.path()),
             RecordingInstaller::new(),
-            no_counters(),
         )
-        .await
-        .expect("start");
+        .await;
         wait_until(
             &format!("{status}: three refused polls"),
             EVENT_DEADLINE,
@@ -304,21 +281,12 @@ async fn a_long_poll_that_outlives_its_deadline_is_abandoned_and_retried() {
     let state = tempfile::tempdir().expect("tempdir");
     let mut agent_settings = settings(&control.url(), state.path());
     agent_settings.poll_deadline = Duration::from_millis(300);
-    let agent = Agent::start(agent_settings, RecordingInstaller::new(), no_counters())
-        .await
-        .expect("start");
+    let agent = start_agent(agent_settings, RecordingInstaller::new()).await;
     agent.first_install().await.expect("first install");
     wait_until(
         "two long-polls knowing the first checksum",
         EVENT_DEADLINE,
-        || {
-            control
-                .arrivals()
-                .iter()
-                .filter(|known| known.as_deref() == Some(first.as_str()))
-                .count()
-                >= 2
-        },
+        || control.polls_knowing(&first) >= 2,
     )
     .await;
     assert!(
@@ -351,9 +319,7 @@ async fn a_snapshot_refused_at_start_falls_back_to_the_disk_copy_at_once() {
     let mut agent_settings = settings(&control.url(), state.path());
     // Far longer than the test takes: the disk copy must not wait for it.
     agent_settings.startup_timeout = Duration::from_secs(60);
-    let agent = Agent::start(agent_settings, installer.clone(), no_counters())
-        .await
-        .expect("start");
+    let agent = start_agent(agent_settings, installer.clone()).await;
     let loaded = tokio::time::timeout(EVENT_DEADLINE, agent.first_install())
         .await
         .expect("served from disk without waiting for the start-up timeout")
@@ -376,21 +342,10 @@ async fn a_snapshot_refused_at_start_falls_back_to_the_disk_copy_at_once() {
     wait_until(
         "three long-polls knowing the refused checksum",
         EVENT_DEADLINE,
-        || {
-            control
-                .arrivals()
-                .iter()
-                .filter(|known| known.as_deref() == Some(refused.as_str()))
-                .count()
-                >= 3
-        },
+        || control.polls_knowing(&refused) >= 3,
     )
     .await;
-    let sent_refused = control
-        .polls()
-        .iter()
-        .filter(|poll| poll.sent.as_deref() == Some(refused.as_str()))
-        .count();
+    let sent_refused = control.times_sent(&refused);
     assert_eq!(sent_refused, 1, "the refused snapshot is not fetched again");
     agent.shutdown().await;
 }
@@ -408,9 +363,7 @@ async fn a_disk_generation_the_data_plane_cannot_build_falls_back_to_the_older_o
     installer.refuse(&seeded[1]);
     let mut agent_settings = settings(&control.url(), state.path());
     agent_settings.startup_timeout = Duration::from_millis(300);
-    let agent = Agent::start(agent_settings, installer.clone(), no_counters())
-        .await
-        .expect("start");
+    let agent = start_agent(agent_settings, installer.clone()).await;
     let loaded = tokio::time::timeout(EVENT_DEADLINE, agent.first_install())
         .await
         .expect("in time")

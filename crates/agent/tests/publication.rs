@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::stand_in::StandIn;
 use common::{
-    config_from_yaml, logs, settings, snapshot_for, wait_for, wait_until, RecordingInstaller,
-    ENVIRONMENT, EVENT_DEADLINE, REFUSAL_LINE,
+    config_from_yaml, logs, settings, snapshot_for, start_agent, wait_for, wait_until,
+    RecordingInstaller, ENVIRONMENT, EVENT_DEADLINE, REFUSAL_LINE,
 };
 use portcullis_agent::disk::DiskStore;
 use portcullis_agent::{metrics_counters, no_counters, Agent};
@@ -32,13 +32,7 @@ async fn first_snapshot_is_installed_and_saved_and_a_new_one_is_installed_within
     let first = control.activate(1, "orders");
     let state = tempfile::tempdir().expect("tempdir");
     let installer = RecordingInstaller::new();
-    let agent = Agent::start(
-        settings(&control.url(), state.path()),
-        installer.clone(),
-        no_counters(),
-    )
-    .await
-    .expect("start");
+    let agent = start_agent(settings(&control.url(), state.path()), installer.clone()).await;
 
     let loaded = tokio::time::timeout(EVENT_DEADLINE, agent.first_install())
         .await
@@ -102,13 +96,7 @@ async fn a_refused_snapshot_keeps_the_old_one_is_reported_and_is_not_fetched_aga
     let first = control.activate(1, "orders");
     let state = tempfile::tempdir().expect("tempdir");
     let installer = RecordingInstaller::new();
-    let agent = Agent::start(
-        settings(&control.url(), state.path()),
-        installer.clone(),
-        no_counters(),
-    )
-    .await
-    .expect("start");
+    let agent = start_agent(settings(&control.url(), state.path()), installer.clone()).await;
     agent.first_install().await.expect("first install");
 
     let refused = snapshot_for(2, "cannot-build").checksum;
@@ -130,21 +118,10 @@ async fn a_refused_snapshot_keeps_the_old_one_is_reported_and_is_not_fetched_aga
     wait_until(
         "five long-polls knowing the refused checksum",
         EVENT_DEADLINE,
-        || {
-            control
-                .arrivals()
-                .iter()
-                .filter(|known| known.as_deref() == Some(refused.as_str()))
-                .count()
-                >= 5
-        },
+        || control.polls_knowing(&refused) >= 5,
     )
     .await;
-    let sent_refused = control
-        .polls()
-        .iter()
-        .filter(|poll| poll.sent.as_deref() == Some(refused.as_str()))
-        .count();
+    let sent_refused = control.times_sent(&refused);
     assert_eq!(sent_refused, 1);
     let tried = installer
         .attempts()
@@ -189,13 +166,7 @@ async fn snapshots_that_do_not_check_out_are_refused_before_the_installer() {
     let first = control.activate(1, "orders");
     let state = tempfile::tempdir().expect("tempdir");
     let installer = RecordingInstaller::new();
-    let agent = Agent::start(
-        settings(&control.url(), state.path()),
-        installer.clone(),
-        no_counters(),
-    )
-    .await
-    .expect("start");
+    let agent = start_agent(settings(&control.url(), state.path()), installer.clone()).await;
     agent.first_install().await.expect("first install");
 
     let mismatched = {
@@ -366,13 +337,11 @@ async fn an_https_control_plane_is_trusted_through_the_ca_file() {
 
     // Without the CA file the certificate is not trusted: retried, never installed.
     let state = tempfile::tempdir().expect("tempdir");
-    let untrusting = Agent::start(
+    let untrusting = start_agent(
         settings(&control.url(), state.path()),
         RecordingInstaller::new(),
-        no_counters(),
     )
-    .await
-    .expect("start");
+    .await;
     wait_until("a TLS failure", EVENT_DEADLINE, || {
         untrusting
             .status()
@@ -385,9 +354,7 @@ async fn an_https_control_plane_is_trusted_through_the_ca_file() {
 
     let mut trusting = settings(&control.url(), state.path());
     trusting.ca_file = Some(pki.ca_cert_path.clone());
-    let agent = Agent::start(trusting, RecordingInstaller::new(), no_counters())
-        .await
-        .expect("start");
+    let agent = start_agent(trusting, RecordingInstaller::new()).await;
     let loaded = tokio::time::timeout(EVENT_DEADLINE, agent.first_install())
         .await
         .expect("in time")

@@ -11,7 +11,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portcullis_agent::{AgentSettings, SnapshotIdentity, SnapshotInstaller};
+use portcullis_agent::{
+    no_counters, Agent, AgentSettings, RunningAgent, SnapshotIdentity, SnapshotInstaller,
+};
 use portcullis_config::{checksum, parse_str, Format, ValidatedConfig};
 use portcullis_protocol::dataplane::DataPlaneSnapshot;
 use tokio::time::Instant;
@@ -123,6 +125,16 @@ impl SnapshotInstaller for RecordingInstaller {
 }
 
 /// Polls `check` every 10 ms until it gives a value; panics naming `what` after `deadline`.
+/// `Agent::start` with no route counters; panics when the agent cannot start.
+pub async fn start_agent(
+    settings: AgentSettings,
+    installer: Arc<dyn SnapshotInstaller>,
+) -> RunningAgent {
+    Agent::start(settings, installer, no_counters())
+        .await
+        .expect("the agent starts")
+}
+
 pub async fn wait_for<T>(
     what: &str,
     deadline: Duration,

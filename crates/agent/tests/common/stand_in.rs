@@ -146,6 +146,22 @@ impl StandIn {
         self.shared.polls.lock().expect("lock").clone()
     }
 
+    /// How many long-polls arrived knowing `checksum`.
+    pub fn polls_knowing(&self, checksum: &str) -> usize {
+        self.arrivals()
+            .iter()
+            .filter(|known| known.as_deref() == Some(checksum))
+            .count()
+    }
+
+    /// How many answers carried the snapshot with `checksum`.
+    pub fn times_sent(&self, checksum: &str) -> usize {
+        self.polls()
+            .iter()
+            .filter(|poll| poll.sent.as_deref() == Some(checksum))
+            .count()
+    }
+
     pub fn heartbeats(&self) -> Vec<Heartbeat> {
         self.shared.heartbeats.lock().expect("lock").clone()
     }
