@@ -1,13 +1,14 @@
 //! A connection to standalone Redis or to a Cluster, established on first use (so that a
-//! gateway starts, and keeps serving under its failure modes, while Redis is down).
+//! gateway starts, and keeps serving under its failure modes, while Redis is down), and
+//! replaced by a fresh, verified one when the recovery task finds Redis back.
 
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, ScriptInvocation};
-use tokio::sync::OnceCell;
 
 use crate::error::StoreError;
 use crate::settings::{node_url, RedisTarget};
@@ -38,7 +39,11 @@ enum Client {
 pub(crate) struct Connector {
     client: Client,
     timeout: Duration,
-    connection: OnceCell<Connection>,
+    /// The connection requests use. A read lock and an `Arc` clone per call: the lock is
+    /// written only when a connection is made or replaced.
+    current: RwLock<Option<Connection>>,
+    /// Serialises the first, lazy connection so that concurrent first calls make one.
+    connecting: tokio::sync::Mutex<()>,
 }
 
 impl Connector {
@@ -70,29 +75,81 @@ impl Connector {
         Ok(Connector {
             client,
             timeout,
-            connection: OnceCell::new(),
+            current: RwLock::new(None),
+            connecting: tokio::sync::Mutex::new(()),
         })
     }
 
     /// The connection, established now if it is not yet (the caller bounds the wait).
     pub async fn get(&self) -> Result<Connection, StoreError> {
-        let connection = self.connection.get_or_try_init(|| self.connect()).await?;
-        Ok(connection.clone())
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        let _connecting = self.connecting.lock().await;
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        let connection = self.connect_first().await?;
+        self.replace(connection.clone());
+        Ok(connection)
     }
 
-    async fn connect(&self) -> Result<Connection, StoreError> {
+    /// A new connection, made now and answering `PING`, installed in place of the current
+    /// one. The recovery task's probe: it never touches the connection that failed (whose
+    /// first call after an outage would fail again on the dead socket).
+    pub async fn reconnect(&self) -> Result<(), StoreError> {
+        let mut connection = self.connect_eagerly().await?;
+        let pong: String = match &mut connection {
+            Connection::Standalone(manager) => redis::cmd("PING").query_async(manager).await?,
+            Connection::Cluster(cluster) => redis::cmd("PING").query_async(cluster).await?,
+        };
+        if pong != "PONG" {
+            return Err(StoreError::Settings(format!(
+                "redis answered PING with `{pong}`"
+            )));
+        }
+        self.replace(connection);
+        Ok(())
+    }
+
+    fn current(&self) -> Option<Connection> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn replace(&self, connection: Connection) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(connection);
+    }
+
+    /// `retries` are the manager's own reconnection attempts, which back off by 100 ms and
+    /// more: none for a probe's connection, which must fail or succeed at once (the recovery
+    /// task is the retry loop).
+    fn manager_config(&self, retries: usize) -> ConnectionManagerConfig {
+        ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(retries)
+    }
+
+    /// A standalone manager connects lazily and reconnects by itself after a failure, each
+    /// attempt bounded like every other call; a Cluster connection has to learn the slot map
+    /// now.
+    async fn connect_first(&self) -> Result<Connection, StoreError> {
         match &self.client {
-            Client::Standalone(client) => {
-                // The manager connects lazily and reconnects by itself after a failure; each
-                // of its attempts is bounded like every other call.
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.timeout))
-                    .set_response_timeout(Some(self.timeout))
-                    .set_number_of_retries(1);
-                Ok(Connection::Standalone(
-                    ConnectionManager::new_lazy_with_config(client.clone(), config)?,
-                ))
-            }
+            Client::Standalone(client) => Ok(Connection::Standalone(
+                ConnectionManager::new_lazy_with_config(client.clone(), self.manager_config(1))?,
+            )),
+            Client::Cluster(_) => self.connect_eagerly().await,
+        }
+    }
+
+    async fn connect_eagerly(&self) -> Result<Connection, StoreError> {
+        match &self.client {
+            Client::Standalone(client) => Ok(Connection::Standalone(
+                ConnectionManager::new_with_config(client.clone(), self.manager_config(0)).await?,
+            )),
             Client::Cluster(client) => {
                 Ok(Connection::Cluster(client.get_async_connection().await?))
             }

@@ -15,6 +15,7 @@ mod breaker;
 mod connection;
 mod error;
 mod limiter;
+mod link;
 mod scripts;
 mod settings;
 mod store;

@@ -2,7 +2,8 @@
 //! script call under a deadline and behind the breaker, with the limit's failure mode applied
 //! whenever Redis gives no usable answer.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use portcullis_config::model::{FailureMode, QuotaWindow};
@@ -12,56 +13,37 @@ use portcullis_ratelimit::{
 };
 use redis::{FromRedisValue, ScriptInvocation};
 
-use crate::breaker::{Breaker, BreakerState, Permit};
-use crate::connection::Connector;
+use crate::breaker::BreakerState;
 use crate::error::StoreError;
+use crate::link::Link;
 use crate::scripts::{QUOTA, TOKEN_BUCKET};
 use crate::settings::RedisSettings;
 pub use crate::verdict::{DecisionSource, LimitVerdict, QuotaVerdict, StoreStats};
 
-/// Counters for metrics (monotonic).
-#[derive(Debug, Default)]
-struct Counters {
-    calls: AtomicU64,
-    errors: AtomicU64,
-    timeouts: AtomicU64,
-    breaker_refusals: AtomicU64,
-    degraded_decisions: AtomicU64,
-}
-
 pub struct RedisStore {
-    connector: Connector,
-    breaker: Breaker,
-    timeout: Duration,
+    link: Arc<Link>,
     key_prefix: String,
     fallback_buckets: LocalBuckets,
     fallback_quotas: LocalQuotas,
     leases: LocalLeases,
-    counters: Counters,
 }
 
 impl RedisStore {
     /// Builds the store without connecting (the first call, or [`RedisStore::warm_up`], does).
     pub fn new(settings: &RedisSettings) -> Result<Self, StoreError> {
         Ok(RedisStore {
-            connector: Connector::new(&settings.target, settings.timeout)?,
-            breaker: Breaker::new(settings.failure_threshold, settings.cooldown),
-            timeout: settings.timeout,
+            link: Link::new(settings)?,
             key_prefix: settings.key_prefix.clone(),
             fallback_buckets: LocalBuckets::new(settings.max_local_keys),
             fallback_quotas: LocalQuotas::new(settings.max_local_keys),
             leases: LocalLeases::new(settings.max_local_keys),
-            counters: Counters::default(),
         })
     }
 
     /// Connects now, waiting up to `deadline` (a start-up step: a Cluster connection has to
     /// learn the slot map, which may take longer than a per-request deadline).
     pub async fn warm_up(&self, deadline: Duration) -> Result<(), StoreError> {
-        match tokio::time::timeout(deadline, self.connector.get()).await {
-            Ok(connection) => connection.map(|_| ()),
-            Err(_) => Err(StoreError::Timeout(deadline)),
-        }
+        self.link.warm_up(deadline).await
     }
 
     /// Takes one token from the shared bucket of `key` (`store: redis`).
@@ -159,7 +141,8 @@ impl RedisStore {
         match self.quota_call(spec, key, 1).await {
             Ok(verdict) => verdict,
             Err(_) => {
-                self.counters
+                self.link
+                    .counters
                     .degraded_decisions
                     .fetch_add(1, Ordering::Relaxed);
                 let unix_seconds = unix_now();
@@ -180,18 +163,11 @@ impl RedisStore {
     }
 
     pub fn breaker_state(&self) -> BreakerState {
-        self.breaker.state(Instant::now())
+        self.link.breaker_state()
     }
 
     pub fn stats(&self) -> StoreStats {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        StoreStats {
-            calls: load(&self.counters.calls),
-            errors: load(&self.counters.errors),
-            timeouts: load(&self.counters.timeouts),
-            breaker_refusals: load(&self.counters.breaker_refusals),
-            degraded_decisions: load(&self.counters.degraded_decisions),
-        }
+        self.link.counters.snapshot()
     }
 
     /// Drops idle per-instance state (fallback buckets, fallback quota counters, lapsed
@@ -236,46 +212,17 @@ impl RedisStore {
         })
     }
 
-    /// One Redis call: refused outright while the breaker is open, bounded by the deadline,
-    /// and reported to the breaker.
     async fn call<T: FromRedisValue>(
         &self,
         invocation: &ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        if self.breaker.permit(Instant::now()) == Permit::Refused {
-            self.counters
-                .breaker_refusals
-                .fetch_add(1, Ordering::Relaxed);
-            return Err(StoreError::BreakerOpen);
-        }
-        self.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let attempt = async {
-            let mut connection = self.connector.get().await?;
-            Ok::<T, StoreError>(connection.invoke(invocation).await?)
-        };
-        let outcome = match tokio::time::timeout(self.timeout, attempt).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                Err(StoreError::Timeout(self.timeout))
-            }
-        };
-        match &outcome {
-            Ok(_) => self.breaker.record_success(),
-            Err(error) => {
-                if !matches!(error, StoreError::Timeout(_)) {
-                    self.counters.errors.fetch_add(1, Ordering::Relaxed);
-                }
-                tracing::debug!(%error, "rate-limit store call failed");
-                self.breaker.record_failure(Instant::now());
-            }
-        }
-        outcome
+        self.link.call(invocation).await
     }
 
     /// The decision of the limit's failure mode while Redis is unavailable.
     fn degraded(&self, spec: &LimitSpec, key: &str) -> LimitVerdict {
-        self.counters
+        self.link
+            .counters
             .degraded_decisions
             .fetch_add(1, Ordering::Relaxed);
         match spec.failure_mode {

@@ -63,4 +63,8 @@ pub struct StoreStats {
     pub breaker_refusals: u64,
     /// Decisions made by a failure mode (fallback activations).
     pub degraded_decisions: u64,
+    /// Probes on a fresh connection made while the breaker was open.
+    pub probes: u64,
+    /// Times a probe found Redis back and closed the breaker.
+    pub recoveries: u64,
 }

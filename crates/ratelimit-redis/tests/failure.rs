@@ -127,7 +127,8 @@ async fn the_store_recovers_when_redis_comes_back() {
     let down = store.take(&limit, "k").await;
     assert_eq!(down.source, DecisionSource::LocalFallback);
     assert!(down.admitted());
-    assert_eq!(store.breaker_state(), BreakerState::Open);
+    // Open, or half-open while the recovery task's probe is in flight.
+    assert_ne!(store.breaker_state(), BreakerState::Closed);
     let calls_while_open = store.stats().calls;
     assert_eq!(
         store.take(&limit, "k").await.source,
