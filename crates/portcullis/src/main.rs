@@ -28,6 +28,8 @@ use crate::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
+    // A panic ends only its task (the release profile unwinds): count and log it.
+    portcullis_telemetry::panics::install_hook();
     let outcome = match cli.command {
         Command::Version => {
             println!("portcullis {}", env!("CARGO_PKG_VERSION"));

@@ -97,6 +97,8 @@ pub(crate) async fn handle(
         client_addr,
     );
     completion.trace_id = trace.trace_id;
+    #[cfg(feature = "fault-injection")]
+    fault_injection::maybe_panic(&parts);
     let upgrade = is_upgrade_request(parts.version, &parts.method, &parts.headers);
     strip_hop_by_hop(&mut parts.headers, upgrade, true);
     strip_internal(&mut parts.headers);
@@ -255,5 +257,17 @@ impl Inbound<'_> {
             forward::splice_upgrade(client_upgrade, &mut response, &listener.drain)?;
         }
         Ok(response)
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+mod fault_injection {
+    /// Test-only: a request carrying this header panics inside its task, as a bug would.
+    pub(super) const PANIC_HEADER: &str = "x-portcullis-fault-panic";
+
+    pub(super) fn maybe_panic(parts: &http::request::Parts) {
+        if parts.headers.contains_key(PANIC_HEADER) {
+            panic!("fault injection: the request carried {PANIC_HEADER}");
+        }
     }
 }

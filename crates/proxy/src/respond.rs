@@ -146,7 +146,12 @@ impl Drop for Completion {
         let connection = Arc::clone(&self.connection);
         let gateway = &connection.listener.gateway;
         gateway.metrics().in_flight_dec();
-        if self.status == 0 {
+        if std::thread::panicking() {
+            // Dropped while a panic unwinds the request's task: the gateway's fault, whatever
+            // was answered so far (the connection or stream is closed).
+            self.status = 500;
+            self.error = Some("internal_panic");
+        } else if self.status == 0 {
             // Dropped before any response existed: the client disconnected (or the drain
             // deadline cut the request off).
             self.status = CLIENT_CLOSED_REQUEST;

@@ -9,6 +9,7 @@
 
 pub mod access_log;
 pub mod metrics;
+pub mod panics;
 pub mod request_id;
 pub mod trace;
 

@@ -174,6 +174,15 @@ fn encode(metrics: &Metrics) -> String {
 
     family(
         &mut out,
+        "panics_total",
+        "counter",
+        "Panics caught since the process started; each ended one connection or stream.",
+    );
+    let panics = crate::panics::panic_count();
+    let _ = writeln!(out, "portcullis_panics_total {panics}");
+
+    family(
+        &mut out,
         "in_flight_requests",
         "gauge",
         "Requests being handled now.",
