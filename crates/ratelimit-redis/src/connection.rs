@@ -94,6 +94,23 @@ impl Connector {
         Ok(connection)
     }
 
+    /// Connects now unless a connection is installed: a standalone connection is established
+    /// here, not lazily by its first call (the start-up warm-up).
+    pub async fn establish(&self) -> Result<(), StoreError> {
+        let _connecting = self.connecting.lock().await;
+        if self.current().is_some() {
+            return Ok(());
+        }
+        let connection = match &self.client {
+            Client::Standalone(client) => Connection::Standalone(
+                ConnectionManager::new_with_config(client.clone(), self.manager_config(1)).await?,
+            ),
+            Client::Cluster(_) => self.connect_eagerly().await?,
+        };
+        self.replace(connection);
+        Ok(())
+    }
+
     /// A new connection, made now and answering `PING`, installed in place of the current
     /// one. The recovery task's probe: it never touches the connection that failed (whose
     /// first call after an outage would fail again on the dead socket).

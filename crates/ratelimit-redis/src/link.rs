@@ -84,7 +84,7 @@ impl Link {
     }
 
     pub async fn warm_up(&self, deadline: Duration) -> Result<(), StoreError> {
-        match tokio::time::timeout(deadline, self.connector.get()).await {
+        match tokio::time::timeout(deadline, self.connector.establish()).await {
             Ok(connection) => connection.map(|_| ()),
             Err(_) => Err(StoreError::Timeout(deadline)),
         }

@@ -178,7 +178,14 @@ impl RateLimitState {
         snapshot: &Snapshot,
     ) -> InstalledLimits {
         let PreparedLimits { shared, mut routes } = prepared;
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&shared));
+        let previous = self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(Arc::clone(&shared));
+        if !previous.is_some_and(|previous| Arc::ptr_eq(&previous, &shared)) {
+            warm_up(&shared);
+        }
         self.start_background();
         for (route, limits) in snapshot.routes().iter().zip(&mut routes) {
             limits.rejections = limits
@@ -265,6 +272,31 @@ impl RateLimitState {
                 BreakerState::Open => BREAKER_OPEN,
             });
     }
+}
+
+/// How long a newly installed Redis store may take to connect in the background.
+const WARM_UP_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Connects a newly installed Redis store now, in the background. Otherwise the first
+/// decisions would pay the connect inside their `redis.timeoutMs` deadline (10 ms by
+/// default, less than a connect takes on a loaded host) and, under `failClosed`, be refused
+/// while Redis is healthy. Outside a Tokio runtime (some tests) nothing connects early.
+fn warm_up(shared: &Arc<Shared>) {
+    if shared.limiter.redis().is_none() {
+        return;
+    }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let shared = Arc::clone(shared);
+    runtime.spawn(async move {
+        let Some(store) = shared.limiter.redis() else {
+            return;
+        };
+        if let Err(error) = store.warm_up(WARM_UP_DEADLINE).await {
+            tracing::warn!(%error, "rate-limit store: cannot connect to Redis yet; the first decisions connect and failure modes decide meanwhile");
+        }
+    });
 }
 
 /// Evicts idle buckets and publishes store metrics until the gateway is dropped.
