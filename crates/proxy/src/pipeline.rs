@@ -197,7 +197,7 @@ impl Inbound<'_> {
 
         // Route.
         let host = route::request_host(&parts)?;
-        let upstream_uri = route::upstream_target(&parts.uri, listener.allow_encoded_slashes)?;
+        let upstream_uri = route::upstream_target(&parts.uri, listener.path_options)?;
         let host_text = host.to_str().unwrap_or_default();
         let route = match snapshot.lookup(host_text, &parts.method, upstream_uri.path()) {
             Lookup::Found(route) => route,

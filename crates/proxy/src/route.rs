@@ -7,7 +7,7 @@ use http::request::Parts;
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Uri, Version};
 use portcullis_error::{ErrorKind, GatewayError, Phase};
-use portcullis_router::canonicalize_path;
+use portcullis_router::{canonicalize_path_with, PathOptions};
 
 use crate::authority::{self, AuthorityError};
 
@@ -87,8 +87,8 @@ fn default_port(uri: &Uri) -> Option<u16> {
 /// The origin-form target sent upstream: the canonical path plus the query unchanged.
 /// Reuses the client's target when it is already canonical and origin-form (the common
 /// case, no allocation).
-pub(crate) fn upstream_target(uri: &Uri, allow_encoded_slashes: bool) -> Result<Uri, GatewayError> {
-    let canonical = canonicalize_path(uri.path(), allow_encoded_slashes).map_err(|error| {
+pub(crate) fn upstream_target(uri: &Uri, options: PathOptions) -> Result<Uri, GatewayError> {
+    let canonical = canonicalize_path_with(uri.path(), options).map_err(|error| {
         GatewayError::client(ErrorKind::InvalidPath, Phase::Route).with_detail(error.to_string())
     })?;
     let origin_form = uri.scheme().is_none() && uri.authority().is_none();
@@ -186,7 +186,8 @@ mod tests {
     #[test]
     fn upstream_target_is_canonical_origin_form_with_the_query_unchanged() {
         let target = |uri: &str| {
-            upstream_target(&uri.parse().expect("test uri"), false).map(|uri| uri.to_string())
+            upstream_target(&uri.parse().expect("test uri"), PathOptions::default())
+                .map(|uri| uri.to_string())
         };
         assert_eq!(
             target("/v1/orders?x=%2F&y").expect("ok"),
@@ -210,7 +211,7 @@ mod tests {
     #[test]
     fn already_canonical_targets_are_reused() {
         let uri: Uri = "/v1/orders/7?x=1".parse().expect("test uri");
-        let target = upstream_target(&uri, false).expect("ok");
+        let target = upstream_target(&uri, PathOptions::default()).expect("ok");
         assert_eq!(target, uri);
     }
 }
