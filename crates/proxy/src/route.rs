@@ -184,6 +184,31 @@ mod tests {
     }
 
     #[test]
+    fn repeated_and_invalid_hosts_are_refused_with_their_kind() {
+        let mut repeated = parts("/a", Some("a.test"), Version::HTTP_2);
+        repeated
+            .headers
+            .append(HOST, HeaderValue::from_static("b.test"));
+        assert_eq!(
+            request_host(&repeated).expect_err("two Host").kind,
+            ErrorKind::DuplicateHost
+        );
+        for (uri, host) in [
+            ("/a", Some("a.test, b.test")),
+            ("/a", Some("attacker@a.test")),
+            ("http://u@a.test/a", Some("a.test")),
+            ("https://a.test:99999/a", None),
+        ] {
+            let request = parts(uri, host, Version::HTTP_2);
+            let error = request_host(&request).expect_err("invalid");
+            assert_eq!(error.kind, ErrorKind::InvalidHost, "{uri} {host:?}");
+            assert!(error
+                .detail
+                .is_some_and(|detail| detail.contains("host[:port]")));
+        }
+    }
+
+    #[test]
     fn upstream_target_is_canonical_origin_form_with_the_query_unchanged() {
         let target = |uri: &str| {
             upstream_target(&uri.parse().expect("test uri"), PathOptions::default())
