@@ -1,11 +1,12 @@
-//! Fuzz `canonicalize_path`: it must never panic, and a canonical path must be a fixed point
-//! (canonicalising it again returns it unchanged, borrowed) free of `//`, `/./` and `/../`.
+//! Fuzz `canonicalize_path_with`: it must never panic, and a canonical path must be a fixed
+//! point (canonicalising it again returns it unchanged, borrowed) free of `//`, `/./` and
+//! `/../`, and of `/..;` and `/.;` unless dot-segment parameters are allowed.
 #![no_main]
 
 use std::borrow::Cow;
 
 use libfuzzer_sys::fuzz_target;
-use portcullis_router::canonicalize_path;
+use portcullis_router::{canonicalize_path_with, PathOptions};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else {
@@ -14,13 +15,21 @@ fuzz_target!(|data: &[u8]| {
     let Ok(raw) = std::str::from_utf8(rest) else {
         return;
     };
-    let allow_encoded_slashes = flags & 1 == 1;
-    if let Ok(canonical) = canonicalize_path(raw, allow_encoded_slashes) {
+    let options = PathOptions {
+        allow_encoded_slashes: flags & 1 == 1,
+        allow_dot_segment_parameters: flags & 2 == 2,
+    };
+    if let Ok(canonical) = canonicalize_path_with(raw, options) {
         assert!(canonical.starts_with('/'));
         for forbidden in ["//", "/./", "/../"] {
             assert!(!canonical.contains(forbidden), "{raw:?} → {canonical:?}");
         }
-        match canonicalize_path(&canonical, allow_encoded_slashes) {
+        if !options.allow_dot_segment_parameters {
+            for forbidden in ["/..;", "/.;", "/..%3B", "/.%3B"] {
+                assert!(!canonical.contains(forbidden), "{raw:?} → {canonical:?}");
+            }
+        }
+        match canonicalize_path_with(&canonical, options) {
             Ok(Cow::Borrowed(again)) => assert_eq!(again, canonical.as_ref()),
             other => panic!("{raw:?} → {canonical:?} → {other:?}"),
         }

@@ -73,8 +73,15 @@ pub enum ErrorKind {
     InvalidPath,
     /// A header the route requires is missing (400).
     MissingRequiredHeader,
-    /// An absolute-form target names a different host than `Host` (400).
-    HostMismatch,
+    /// HTTP/1.1 without a `Host` header (400; the connection is closed).
+    MissingHost,
+    /// More than one `Host` header (400).
+    DuplicateHost,
+    /// A `Host`, absolute-form or `:authority` value that is not `uri-host[:port]` (400).
+    InvalidHost,
+    /// An absolute-form target or HTTP/2 `:authority` names a different host or port than
+    /// `Host` (400).
+    AuthorityMismatch,
     /// No route matches (404). Never forwarded.
     RouteNotFound,
     /// A route matches the path but not the method (405, with `Allow`).
@@ -118,7 +125,10 @@ impl ErrorKind {
             ErrorKind::BadRequest
             | ErrorKind::InvalidPath
             | ErrorKind::MissingRequiredHeader
-            | ErrorKind::HostMismatch => StatusCode::BAD_REQUEST,
+            | ErrorKind::MissingHost
+            | ErrorKind::DuplicateHost
+            | ErrorKind::InvalidHost
+            | ErrorKind::AuthorityMismatch => StatusCode::BAD_REQUEST,
             ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::RouteNotFound => StatusCode::NOT_FOUND,
@@ -146,7 +156,10 @@ impl ErrorKind {
             ErrorKind::BadRequest => "bad_request",
             ErrorKind::InvalidPath => "invalid_path",
             ErrorKind::MissingRequiredHeader => "missing_required_header",
-            ErrorKind::HostMismatch => "host_mismatch",
+            ErrorKind::MissingHost => "missing_host",
+            ErrorKind::DuplicateHost => "duplicate_host",
+            ErrorKind::InvalidHost => "invalid_host",
+            ErrorKind::AuthorityMismatch => "authority_mismatch",
             ErrorKind::RouteNotFound => "route_not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::PayloadTooLarge => "payload_too_large",
@@ -173,7 +186,12 @@ impl ErrorKind {
             ErrorKind::BadRequest => "The request is malformed.",
             ErrorKind::InvalidPath => "The request path is not acceptable.",
             ErrorKind::MissingRequiredHeader => "A required request header is missing.",
-            ErrorKind::HostMismatch => "The request target's host differs from the Host header.",
+            ErrorKind::MissingHost => "The request has no Host header.",
+            ErrorKind::DuplicateHost => "The request has more than one Host header.",
+            ErrorKind::InvalidHost => "The request's host is not a valid host[:port].",
+            ErrorKind::AuthorityMismatch => {
+                "The request target's authority differs from the Host header."
+            }
             ErrorKind::RouteNotFound => "No route matches the request.",
             ErrorKind::MethodNotAllowed => "The route does not accept this method.",
             ErrorKind::PayloadTooLarge => "The request body is too large.",

@@ -120,9 +120,12 @@ fn upstream_request_parts(mut parts: Parts, outbound: Outbound<'_>) -> (Request<
     if let Some(tracestate) = &outbound.trace.tracestate {
         headers.insert(TRACESTATE.clone(), tracestate.clone());
     }
-    // HTTP/2 clients send `:authority` instead of `Host`: give an HTTP/1 upstream the host
-    // the client asked for, never the endpoint's address.
-    if !headers.contains_key(HOST) && !outbound.host.is_empty() {
+    // The upstream gets the authority the request was routed on (`route::request_host`):
+    // an absolute-form target's or HTTP/2 `:authority`'s when there is one, else `Host`, so
+    // it never reads another host than the route matched. HTTP/2 clients may send no `Host`
+    // at all: an HTTP/1 upstream still gets the host the client asked for, never the
+    // endpoint's address.
+    if !outbound.host.is_empty() {
         headers.insert(HOST, outbound.host);
     }
 

@@ -6,10 +6,12 @@
 //!
 //! Layout: `server` (accept, limits, TLS, protocols, shutdown) reads HTTP/1 through the
 //! `framing` guard (malformed or ambiguous framing never reaches hyper) and hands each request to
-//! `pipeline`, which runs the phases of DESIGN §5 using `ingress`, `route`, `shape`,
-//! `forward` and `respond`; `upstream` owns the pools and the forwarding call.
+//! `pipeline`, which runs the phases of DESIGN §5 using `ingress`, `route` (with the strict
+//! `authority` parser), `shape`, `forward` and `respond`; `upstream` owns the pools and the
+//! forwarding call.
 
 mod auth;
+mod authority;
 mod body;
 pub mod cidr;
 mod forward;

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use http::header::CONNECTION;
 use http::request::Parts;
 use http::{HeaderValue, Request, Response, StatusCode, Version};
 use http_body::Body as _;
@@ -110,6 +111,7 @@ pub(crate) async fn handle(
     completion.config_version = installed.loaded.config_version;
     completion.installed = Some(Arc::clone(&installed));
 
+    let version = parts.version;
     let request = Inbound {
         connection: &connection,
         installed: &installed,
@@ -126,13 +128,34 @@ pub(crate) async fn handle(
             Ok(upstream_response(response, &request_id, completion))
         }
         Err(rejection) => {
+            let close = closes_connection(version, rejection.error.kind);
             let mut response = error_response(&rejection.error, rejection.allow, completion);
             if let Some(headers) = rejection.rate_limit_headers {
                 headers.apply(response.headers_mut());
             }
+            if close {
+                // hyper closes an HTTP/1 connection after a response that says so.
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
             Ok(response)
         }
     }
+}
+
+/// Whether an HTTP/1 connection ends after this refusal: when the request's authority is in
+/// doubt (no, several or an invalid `Host`, or one the target contradicts), where one message
+/// ends and what the next one is for is not something to trust either (RFC 9112 §3.2).
+fn closes_connection(version: Version, kind: ErrorKind) -> bool {
+    version <= Version::HTTP_11
+        && matches!(
+            kind,
+            ErrorKind::MissingHost
+                | ErrorKind::DuplicateHost
+                | ErrorKind::InvalidHost
+                | ErrorKind::AuthorityMismatch
+        )
 }
 
 /// Respond: the upstream's answer without hop-by-hop headers, with `x-request-id`.
@@ -174,7 +197,7 @@ impl Inbound<'_> {
 
         // Route.
         let host = route::request_host(&parts)?;
-        let upstream_uri = route::upstream_target(&parts.uri, listener.allow_encoded_slashes)?;
+        let upstream_uri = route::upstream_target(&parts.uri, listener.path_options)?;
         let host_text = host.to_str().unwrap_or_default();
         let route = match snapshot.lookup(host_text, &parts.method, upstream_uri.path()) {
             Lookup::Found(route) => route,

@@ -12,6 +12,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulConnection, GracefulShutdown, Watcher};
+use portcullis_router::PathOptions;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
@@ -35,7 +36,8 @@ pub(crate) struct ListenerContext {
     pub(crate) name: String,
     pub(crate) gateway: Arc<Gateway>,
     pub(crate) https: bool,
-    pub(crate) allow_encoded_slashes: bool,
+    /// `allowEncodedSlashes` and `allowDotSegmentParameters`.
+    pub(crate) path_options: PathOptions,
     pub(crate) trusted_proxies: Vec<Cidr>,
     pub(crate) drain: Arc<DrainState>,
 }
@@ -238,7 +240,10 @@ impl Server {
                 name: listener.name.clone(),
                 gateway: Arc::clone(&gateway),
                 https: tls.is_some(),
-                allow_encoded_slashes: listener.allow_encoded_slashes,
+                path_options: PathOptions {
+                    allow_encoded_slashes: listener.allow_encoded_slashes,
+                    allow_dot_segment_parameters: listener.allow_dot_segment_parameters,
+                },
                 trusted_proxies,
                 drain: Arc::clone(&drain),
             });

@@ -260,6 +260,7 @@ async fn a_small_max_header_bytes_is_enforced_exactly() {
 }
 
 /// Already checked by the route phase (`route::request_host`); the guard adds nothing.
+/// Every Host and authority case is in `authority.rs`.
 #[tokio::test]
 async fn absolute_form_target_naming_another_host_is_400() {
     let (upstream, gateway) = upstream_and_gateway().await;
@@ -271,7 +272,7 @@ async fn absolute_form_target_naming_another_host_is_400() {
         header(&headers, "content-type"),
         Some("application/problem+json")
     );
-    assert_eq!(common::json(&body)["code"], "host_mismatch");
+    assert_eq!(common::json(&body)["code"], "authority_mismatch");
     // The same host in both places is fine.
     let request = b"GET http://good.example/a HTTP/1.1\r\nHost: GOOD.example\r\n\r\n";
     assert_eq!(status_of(gateway.addr, request).await, 200);

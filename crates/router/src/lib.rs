@@ -3,7 +3,8 @@
 //!
 //! CONTRACT: the public items below are used by `portcullis-proxy`; keep their signatures.
 //!
-//! Modules: [`path`] (canonicalisation), [`host`] (host normalisation), [`split`] (canary
+//! Modules: [`path`] (canonicalisation, with `dot_segment` for segments an upstream may
+//! read as `.`/`..`), [`host`] (host normalisation), [`split`] (canary
 //! buckets), `index` (the lookup structure and its decisions), `compile` and `upstream`
 //! (config → compiled routes), `compiled` (the types the hot path reads).
 
@@ -14,6 +15,7 @@ use portcullis_config::{ConfigError, ConfigErrors, ValidatedConfig};
 
 mod compile;
 mod compiled;
+mod dot_segment;
 pub mod host;
 mod index;
 pub mod path;
@@ -28,7 +30,7 @@ pub use compiled::{
     UpstreamTarget,
 };
 pub use host::normalize_host;
-pub use path::canonicalize_path;
+pub use path::{canonicalize_path, canonicalize_path_with, PathOptions};
 pub use split::{murmur3_x86_32, split_bucket, SPLIT_BUCKETS};
 
 /// Why a request path was refused (each maps to 400 `invalid_path`).
@@ -54,6 +56,12 @@ pub enum PathError {
     ControlByte,
     #[error("path is not valid UTF-8")]
     InvalidUtf8,
+    #[error("a '.' or '..' segment carries ';' parameters (e.g. '..;'), which servlet containers read as '..'; the listener allows them only with allowDotSegmentParameters")]
+    DotSegmentParameters,
+    #[error("a segment reads as '.' or '..' once blanks are trimmed or Unicode dots normalised (e.g. '..%20', '...', '%EF%BC%8E%EF%BC%8E')")]
+    DisguisedDotSegment,
+    #[error("a '.' or '..' sits between encoded slashes (e.g. 'a%2F..%2Fb'), which an upstream that decodes them reads as a dot-segment")]
+    DotSegmentBehindEncodedSlash,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -19,24 +19,54 @@
 //!   have one canonical form and the result is always a valid URI path.
 //! * Repeated slashes are merged; `.` and `..` segments are removed after decoding (so
 //!   `%2e%2e` is `..`); a `..` above the root is refused.
+//! * A segment an upstream could read as `.` or `..` although it is not exactly one is
+//!   refused (`dot_segment`): `..;`/`.;x` (path parameters; a listener may allow them, then
+//!   they pass unchanged), `..%20`, `...`, full-width dots, and with encoded slashes allowed a
+//!   dot-segment between `%2F`/`%5C`.
 //! * A trailing slash is kept (`/v1/orders/` stays), as is a trailing `.`/`..` turned into one
 //!   (`/a/b/..` → `/a/`, as RFC 3986 §5.2.4 does). Case is preserved: paths are case-sensitive.
 
 use std::borrow::Cow;
 
+use crate::dot_segment;
 use crate::utf8::Utf8Validator;
 use crate::PathError;
 
-/// Canonicalise the path part of a request target (without the query), per DESIGN §4.
-/// Returns `Cow::Borrowed` when the input is already canonical (the common case, one scan).
+/// What a listener lets through beyond the strict defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathOptions {
+    /// `%2F`/`%5C` are kept encoded instead of refused (`listeners[].allowEncodedSlashes`).
+    pub allow_encoded_slashes: bool,
+    /// `..;`-style segments pass unchanged instead of being refused
+    /// (`listeners[].allowDotSegmentParameters`).
+    pub allow_dot_segment_parameters: bool,
+}
+
+/// Canonicalise the path part of a request target (without the query), per DESIGN §4, with
+/// dot-segment parameters refused. Returns `Cow::Borrowed` when the input is already
+/// canonical (the common case, one scan).
 pub fn canonicalize_path(
     raw_path: &str,
     allow_encoded_slashes: bool,
 ) -> Result<Cow<'_, str>, PathError> {
-    if is_canonical(raw_path.as_bytes(), allow_encoded_slashes) {
+    canonicalize_path_with(
+        raw_path,
+        PathOptions {
+            allow_encoded_slashes,
+            allow_dot_segment_parameters: false,
+        },
+    )
+}
+
+/// [`canonicalize_path`] with every listener option.
+pub fn canonicalize_path_with(
+    raw_path: &str,
+    options: PathOptions,
+) -> Result<Cow<'_, str>, PathError> {
+    if is_canonical(raw_path.as_bytes(), options) {
         return Ok(Cow::Borrowed(raw_path));
     }
-    let canonical = rewrite(raw_path.as_bytes(), allow_encoded_slashes)?;
+    let canonical = rewrite(raw_path.as_bytes(), options)?;
     // The fast check is deliberately conservative; never allocate for an equal result twice.
     if canonical == raw_path {
         Ok(Cow::Borrowed(raw_path))
@@ -94,7 +124,8 @@ fn is_dot_segment(segment: &[u8]) -> bool {
 
 /// One scan: true only when [`rewrite`] would return the input unchanged. May say false for
 /// an input that is in fact canonical (the slow path then returns it borrowed anyway).
-fn is_canonical(path: &[u8], allow_encoded_slashes: bool) -> bool {
+fn is_canonical(path: &[u8], options: PathOptions) -> bool {
+    let allow_encoded_slashes = options.allow_encoded_slashes;
     if path.first() != Some(&b'/') {
         return false;
     }
@@ -109,7 +140,10 @@ fn is_canonical(path: &[u8], allow_encoded_slashes: bool) -> bool {
                 if !utf8.feed(byte) {
                     return false;
                 }
-                if segment.is_empty() || is_dot_segment(segment) {
+                if segment.is_empty()
+                    || is_dot_segment(segment)
+                    || !passes_dot_check(segment, options)
+                {
                     return false;
                 }
                 segment_start = index + 1;
@@ -136,11 +170,22 @@ fn is_canonical(path: &[u8], allow_encoded_slashes: bool) -> bool {
         }
         index += 1;
     }
-    !is_dot_segment(&path[segment_start..]) && utf8.is_complete()
+    let last = &path[segment_start..];
+    !is_dot_segment(last) && passes_dot_check(last, options) && utf8.is_complete()
+}
+
+fn passes_dot_check(segment: &[u8], options: PathOptions) -> bool {
+    dot_segment::check(
+        segment,
+        options.allow_encoded_slashes,
+        options.allow_dot_segment_parameters,
+    )
+    .is_ok()
 }
 
 /// The general path: build the canonical form, or say why the path is refused.
-fn rewrite(path: &[u8], allow_encoded_slashes: bool) -> Result<String, PathError> {
+fn rewrite(path: &[u8], options: PathOptions) -> Result<String, PathError> {
+    let allow_encoded_slashes = options.allow_encoded_slashes;
     if path.first() != Some(&b'/') {
         return Err(PathError::NotAbsolute);
     }
@@ -158,6 +203,11 @@ fn rewrite(path: &[u8], allow_encoded_slashes: bool) -> Result<String, PathError
         output.push(b'/');
         append_segment(raw_segment, allow_encoded_slashes, &mut utf8, &mut output)?;
         let segment = &output[segment_start + 1..];
+        dot_segment::check(
+            segment,
+            allow_encoded_slashes,
+            options.allow_dot_segment_parameters,
+        )?;
         if segment.is_empty() || segment == b"." {
             output.truncate(segment_start);
             ends_with_slash = true;
@@ -370,6 +420,83 @@ mod tests {
         assert_eq!(canonical("/café"), Ok("/caf%C3%A9".to_string()));
         assert_eq!(canonical("/a b\"{}"), Ok("/a%20b%22%7B%7D".to_string()));
         assert_eq!(canonical("/a?b"), Ok("/a%3Fb".to_string()));
+    }
+
+    #[test]
+    fn dot_segments_with_parameters_and_disguised_dots_are_refused() {
+        use PathError::*;
+        let cases: &[(&str, PathError)] = &[
+            ("/v1/public/..;/admin/users", DotSegmentParameters),
+            ("/v1/public/..;jsessionid=1/admin", DotSegmentParameters),
+            ("/.;x/admin", DotSegmentParameters),
+            ("/v1/..;", DotSegmentParameters),
+            ("/v1/%2e%2e;/admin", DotSegmentParameters),
+            ("/v1/%2E.;/admin", DotSegmentParameters),
+            ("/v1/.%2e;x/admin", DotSegmentParameters),
+            ("/v1/..%3b/admin", DotSegmentParameters),
+            ("/v1/..%20/admin", DisguisedDotSegment),
+            ("/v1/.. /admin", DisguisedDotSegment),
+            ("/v1/...", DisguisedDotSegment),
+            ("/v1/%EF%BC%8E%EF%BC%8E/admin", DisguisedDotSegment),
+            ("/v1/%ef%bc%8e%ef%bc%8e;/admin", DisguisedDotSegment),
+            ("/v1/\u{ff0e}\u{ff0e}/admin", DisguisedDotSegment),
+            ("/v1/\u{2025}/admin", DisguisedDotSegment),
+            ("/v1/..%C2%A0/admin", DisguisedDotSegment),
+            ("/v1/..%09/admin", ControlByte),
+            ("/v1/..%00/admin", EncodedNul),
+            ("/v1/..\\admin", RawBackslash),
+            ("/v1/..%5Cadmin", EncodedBackslash),
+        ];
+        for (path, error) in cases {
+            assert_eq!(canonical(path), Err(error.clone()), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn the_listener_options_admit_parameters_verbatim_and_check_behind_encoded_slashes() {
+        let options = |allow_encoded_slashes, allow_dot_segment_parameters| PathOptions {
+            allow_encoded_slashes,
+            allow_dot_segment_parameters,
+        };
+        let with = |path, options| canonicalize_path_with(path, options).map(Cow::into_owned);
+        // Parameters allowed: the segment passes unchanged (not resolved as `..`).
+        assert!(matches!(
+            canonicalize_path_with("/v1/public/..;/admin", options(false, true)),
+            Ok(Cow::Borrowed("/v1/public/..;/admin"))
+        ));
+        assert_eq!(
+            with("/v1/%2e%2e;x/a", options(false, true)),
+            Ok("/v1/..;x/a".to_string())
+        );
+        // Disguised dots stay refused whatever the options.
+        assert_eq!(
+            with("/v1/..%20;/a", options(true, true)),
+            Err(PathError::DisguisedDotSegment)
+        );
+        // Encoded slashes allowed: a dot-segment behind one is refused.
+        for path in ["/v1/a%2F..%2Fadmin", "/v1/..%5Cadmin", "/v1/x%5C.%5Cy"] {
+            assert_eq!(
+                with(path, options(true, false)),
+                Err(PathError::DotSegmentBehindEncodedSlash),
+                "{path:?}"
+            );
+        }
+        assert_eq!(
+            with("/v1/a%2Fb/c", options(true, false)),
+            Ok("/v1/a%2Fb/c".to_string())
+        );
+        // Ordinary dotted names and parameters are untouched.
+        for path in [
+            "/.well-known/jwks.json",
+            "/v1/a;b=1/c",
+            "/v1.2/x",
+            "/a/.hidden",
+        ] {
+            assert!(
+                matches!(canonicalize_path(path, false), Ok(Cow::Borrowed(_))),
+                "{path:?}"
+            );
+        }
     }
 
     #[test]

@@ -102,8 +102,9 @@ pub struct Policies {
     pub retry_on: Vec<RetryOn>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<Authorization>,
-    /// Forward the client's `Authorization` header upstream (default false: stripped after
-    /// the gateway authenticated the request).
+    /// Forward the credentials the gateway consumed upstream — `Authorization`, the API-key
+    /// header, `Signature` and `Signature-Input` (default false: removed after the gateway
+    /// authenticated the request; `auth: none` routes consume nothing and forward them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward_authorization: Option<bool>,
     /// Add `RateLimit`/`RateLimit-Policy` headers to admitted responses.

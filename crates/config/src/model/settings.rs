@@ -46,6 +46,11 @@ pub struct Listener {
     /// Accept `%2F` and `%5C` in paths (kept encoded) instead of answering 400.
     #[serde(default)]
     pub allow_encoded_slashes: bool,
+    /// Let `.`/`..` segments with `;` parameters (`..;`, `.;x`) through unchanged instead of
+    /// answering 400. Servlet containers read `..;` as `..`, so only turn this on when no
+    /// upstream behind the listener does.
+    #[serde(default)]
+    pub allow_dot_segment_parameters: bool,
     /// CIDRs of proxies whose `X-Forwarded-For` entries are trusted.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
@@ -124,6 +129,7 @@ pub fn default_listeners() -> Vec<Listener> {
         idle_timeout_ms: default_idle_timeout_ms(),
         max_connections: default_max_connections(),
         allow_encoded_slashes: false,
+        allow_dot_segment_parameters: false,
         trusted_proxies: Vec::new(),
     }]
 }

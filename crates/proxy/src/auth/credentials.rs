@@ -14,8 +14,9 @@ use portcullis_policy::AuthFailure;
 
 use super::{RouteAuth, SnapshotAuth};
 
-static SIGNATURE_INPUT: http::HeaderName = http::HeaderName::from_static("signature-input");
-static SIGNATURE: http::HeaderName = http::HeaderName::from_static("signature");
+pub(super) static SIGNATURE_INPUT: http::HeaderName =
+    http::HeaderName::from_static("signature-input");
+pub(super) static SIGNATURE: http::HeaderName = http::HeaderName::from_static("signature");
 
 /// The credential a request carries (borrowed from it).
 #[derive(Debug)]

@@ -10,6 +10,8 @@
 //!   (`portcullis_policy::material`, which refuses what cannot be built): per route (by
 //!   `CompiledRoute::id`) the accepted methods and a `RouteAuthorizer`, and the verifiers.
 //!   Installing it makes the long-lived state it chose current ([`AuthRuntime::install`]).
+//! * `upstream_headers`: what the upstream sees afterwards (identity headers in, consumed
+//!   credentials out, for every method alike).
 
 mod credentials;
 mod fetch;
@@ -20,12 +22,12 @@ pub(crate) mod mtls;
 mod phase;
 mod secrets;
 mod signed_body;
+mod upstream_headers;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::HeaderValue;
 use portcullis_config::model::{AuthMethod, AuthMode, Config, JwtAuthentication, Tenant};
@@ -385,23 +387,5 @@ impl SnapshotAuth {
                     challenge: Some(denial.www_authenticate),
                 }
             })
-    }
-
-    /// The headers the upstream sees: the gateway's identity headers for `principal`, and
-    /// `Authorization` only when the route forwards it or does not authenticate at all
-    /// (`auth: none`: the gateway consumed no credential, the upstream may check its own).
-    pub(crate) fn prepare_upstream_headers(
-        &self,
-        route: &CompiledRoute,
-        headers: &mut http::HeaderMap,
-        principal: Option<&Principal>,
-    ) {
-        self.identity_headers.apply(headers, principal);
-        let forward = self.route(route).is_some_and(|route_auth| {
-            route_auth.forward_authorization || route_auth.mode == AuthMode::None
-        });
-        if !forward {
-            headers.remove(AUTHORIZATION);
-        }
     }
 }

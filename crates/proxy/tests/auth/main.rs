@@ -6,6 +6,7 @@ mod common;
 mod support;
 
 mod apikey;
+mod forwarded_credentials;
 mod introspection;
 mod jwks;
 mod jwt;

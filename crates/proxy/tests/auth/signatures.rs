@@ -18,7 +18,8 @@ use sha2::Sha256;
 use crate::common;
 use crate::support::{challenge, config, now};
 
-const HMAC_SECRET: &[u8] = b"partner-shared-secret-of-32-bytes";
+/// Shared with `forwarded_credentials.rs`, which signs with the same key and helper.
+pub(crate) const HMAC_SECRET: &[u8] = b"partner-shared-secret-of-32-bytes";
 const ED_SEED: [u8; 32] = [7; 32];
 const HOST: &str = "api.test";
 const URI: &str = "/v1/payments?currency=EUR";
@@ -29,7 +30,7 @@ enum Key {
     Ed25519,
 }
 
-struct Signing<'a> {
+pub(crate) struct Signing<'a> {
     key: Key,
     body: Option<&'a [u8]>,
     /// The body actually sent (differs from `body` to simulate tampering).
@@ -52,7 +53,7 @@ impl Default for Signing<'_> {
     }
 }
 
-fn signed_request(signing: &Signing<'_>) -> http::Request<Full<Bytes>> {
+pub(crate) fn signed_request(signing: &Signing<'_>) -> http::Request<Full<Bytes>> {
     let mut builder = http::Request::post(URI).header("host", HOST);
     if let Some(body) = signing.body {
         builder = builder.header("content-digest", content_digest_header(body));
