@@ -50,6 +50,7 @@ pub struct Metrics {
     pub(super) access_log_dropped: AtomicU64,
     pub(super) in_flight: AtomicI64,
     rate_limits: RateLimitCounters,
+    pub(super) listeners: super::connections::ListenerRegistry,
 }
 
 /// One route's series: about 300 bytes until it sees more than 8 (method, status) pairs.
