@@ -11,6 +11,7 @@
 
 mod auth;
 mod body;
+mod body_timeout;
 pub mod cidr;
 mod forward;
 pub mod framing;
@@ -26,6 +27,8 @@ mod server;
 mod shape;
 mod tls;
 pub mod upstream;
+mod write_deadline;
+mod write_stall;
 
 pub use auth::EnvironmentSecrets;
 pub use body::ResponseBody;

@@ -244,6 +244,7 @@ impl Inbound<'_> {
             request_id: self.request_id,
             trace: self.trace,
             body_limit: route.request_policy.max_body_bytes,
+            body_read_timeout: listener.body_read_timeout,
         };
         let (request, progress) = forward::upstream_request(parts, body, outbound);
         completion.body_progress = progress.clone();
