@@ -25,6 +25,7 @@ mod respond;
 mod route;
 mod server;
 mod shape;
+mod stream_resets;
 mod tls;
 pub mod upstream;
 mod write_deadline;

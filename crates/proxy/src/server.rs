@@ -21,6 +21,7 @@ use crate::cidr::Cidr;
 use crate::framing::io::Guard;
 use crate::framing::{self, Limits, Tracker};
 use crate::gateway::Gateway;
+use crate::stream_resets::StreamResets;
 use crate::write_deadline::WriteDeadline;
 use crate::write_stall::{self, WriteStall};
 use crate::{pipeline, respond, tls, ProxyError};
@@ -113,6 +114,8 @@ pub(crate) struct ConnectionContext {
     pub(crate) framing: framing::Shared,
     /// Whether responses wait on a client that stopped reading (`writeTimeoutMs`).
     pub(crate) write_stall: Arc<WriteStall>,
+    /// HTTP/2 streams the client cancelled before their answer (paced rapid reset).
+    pub(crate) stream_resets: Arc<StreamResets>,
 }
 
 struct BoundListener {
@@ -386,6 +389,7 @@ async fn accept_loop(listener: BoundListener, graceful: &GracefulShutdown) {
                 client_identity: std::sync::OnceLock::new(),
                 framing: framing::Shared::default(),
                 write_stall: Arc::default(),
+                stream_resets: Arc::default(),
             }),
             builder: Arc::clone(&listener.builder),
             tls: listener.tls.clone(),
@@ -499,6 +503,11 @@ async fn drive<C>(
         () = write_stall::watch(&context.write_stall, context.listener.write_timeout) => {
             tracing::debug!(peer = %context.peer, "write timeout: the client stopped reading");
             context.listener.metrics.write_timeout();
+        }
+        // Rapid reset with streams paced to be accepted first: close the connection.
+        () = context.stream_resets.exceeded() => {
+            tracing::debug!(peer = %context.peer, "HTTP/2 client cancelled most of its streams; closing");
+            context.listener.metrics.reset_flood();
         }
     }
 }

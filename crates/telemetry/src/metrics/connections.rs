@@ -1,6 +1,7 @@
 //! Per-listener connection series: connections open now, connections refused at accept
-//! (over `maxConnections`), and connections closed because the client stopped reading
-//! (`writeTimeoutMs`).
+//! (over `maxConnections`), connections closed because the client stopped reading
+//! (`writeTimeoutMs`), and HTTP/2 connections closed for cancelling most of their streams
+//! (rapid reset).
 //!
 //! A listener's handle is resolved once when it binds; accepting or closing a connection
 //! then costs one relaxed atomic add.
@@ -24,6 +25,7 @@ struct ListenerCounters {
     open: AtomicI64,
     refused: AtomicU64,
     write_timeouts: AtomicU64,
+    reset_floods: AtomicU64,
 }
 
 /// One listener's connection series. Cheap to clone.
@@ -65,6 +67,14 @@ impl ListenerMetrics {
         self.counters.write_timeouts.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn reset_flood(&self) {
+        self.counters.reset_floods.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn reset_flood_count(&self) -> u64 {
+        self.counters.reset_floods.load(Ordering::Relaxed)
+    }
+
     pub fn open_count(&self) -> i64 {
         self.counters.open.load(Ordering::Relaxed)
     }
@@ -90,8 +100,11 @@ impl Drop for OpenConnection {
     }
 }
 
+/// Listener name, open, refused, write timeouts, reset floods.
+type Row = (Box<str>, i64, u64, u64, u64);
+
 pub(super) fn encode(registry: &ListenerRegistry, out: &mut String) {
-    let mut listeners: Vec<(Box<str>, i64, u64, u64)> = registry
+    let mut listeners: Vec<Row> = registry
         .listeners
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -102,11 +115,12 @@ pub(super) fn encode(registry: &ListenerRegistry, out: &mut String) {
                 counters.open.load(Ordering::Relaxed),
                 counters.refused.load(Ordering::Relaxed),
                 counters.write_timeouts.load(Ordering::Relaxed),
+                counters.reset_floods.load(Ordering::Relaxed),
             )
         })
         .collect();
     listeners.sort();
-    let series: [(&str, &str, &str, fn(&(Box<str>, i64, u64, u64)) -> i128); 3] = [
+    let series: [(&str, &str, &str, fn(&Row) -> i128); 4] = [
         (
             "connections_open",
             "gauge",
@@ -124,6 +138,12 @@ pub(super) fn encode(registry: &ListenerRegistry, out: &mut String) {
             "counter",
             "Connections closed because a response waited writeTimeoutMs on a client that read none of it.",
             |row| i128::from(row.3),
+        ),
+        (
+            "connections_reset_floods_total",
+            "counter",
+            "HTTP/2 connections closed because the client cancelled most of its streams before their answer (rapid reset).",
+            |row| i128::from(row.4),
         ),
     ];
     for (name, kind, help, value) in series {

@@ -492,6 +492,7 @@ fn listener_connection_series_by_listener() {
     public.refused();
     public.refused();
     public.write_timeout();
+    public.reset_flood();
     drop(first);
     let _ = metrics.listener("internal \"b\"");
     let samples = parse_exposition(&metrics.encode());
@@ -508,6 +509,10 @@ fn listener_connection_series_by_listener() {
     );
     assert_eq!(
         value("portcullis_connections_write_timeouts_total", "public"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value("portcullis_connections_reset_floods_total", "public"),
         Some(1.0)
     );
     assert_eq!(
