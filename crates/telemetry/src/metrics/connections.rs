@@ -11,7 +11,6 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::registry::Metrics;
 use super::text::{escape_into, family};
 
 #[derive(Debug, Default)]
@@ -34,12 +33,10 @@ pub struct ListenerMetrics {
     counters: Arc<ListenerCounters>,
 }
 
-impl Metrics {
-    /// The handle for listener `name`'s connection series (created on first use; a listener
-    /// bound again under the same name keeps counting in the same series).
-    pub fn listener(&self, name: &str) -> ListenerMetrics {
+impl ListenerRegistry {
+    /// The handle for listener `name` (created on first use).
+    pub(super) fn listener(&self, name: &str) -> ListenerMetrics {
         let mut listeners = self
-            .listeners
             .listeners
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -102,6 +99,8 @@ impl Drop for OpenConnection {
 
 /// Listener name, open, refused, write timeouts, reset floods.
 type Row = (Box<str>, i64, u64, u64, u64);
+/// A family's name, type, help text and the value it reads from a row.
+type Series = (&'static str, &'static str, &'static str, fn(&Row) -> i128);
 
 pub(super) fn encode(registry: &ListenerRegistry, out: &mut String) {
     let mut listeners: Vec<Row> = registry
@@ -120,7 +119,7 @@ pub(super) fn encode(registry: &ListenerRegistry, out: &mut String) {
         })
         .collect();
     listeners.sort();
-    let series: [(&str, &str, &str, fn(&Row) -> i128); 4] = [
+    let series: [Series; 4] = [
         (
             "connections_open",
             "gauge",

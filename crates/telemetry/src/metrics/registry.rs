@@ -107,6 +107,12 @@ impl Metrics {
         }
     }
 
+    /// The handle for listener `name`'s connection series (created on first use; a listener
+    /// bound again under the same name keeps counting in the same series).
+    pub fn listener(&self, name: &str) -> super::connections::ListenerMetrics {
+        self.listeners.listener(name)
+    }
+
     /// Handle for one upstream service's metrics.
     pub fn upstream(&self, service: &str) -> UpstreamMetrics {
         let mut upstreams = self
