@@ -644,3 +644,25 @@ fn many_validation_errors_are_reported_together() {
         );
     }
 }
+
+#[test]
+fn listener_slow_client_timeouts_must_be_positive() {
+    for field in ["bodyReadTimeoutMs", "writeTimeoutMs"] {
+        let text = with_routes(GOOD_ROUTE)
+            + &format!("listeners:\n  - {{name: main, address: \"127.0.0.1:8080\", {field}: 0}}\n");
+        expect_error(
+            &text,
+            &format!("listeners[0].{field}"),
+            &[field, "positive value"],
+        );
+    }
+    let text = with_routes(GOOD_ROUTE)
+        + "listeners:\n  - {name: main, address: \"127.0.0.1:8080\", bodyReadTimeoutMs: 250, writeTimeoutMs: 750}\n";
+    let loaded = portcullis_config::load_str(&text, portcullis_config::Format::Yaml)
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    let listener = &loaded.config().listeners[0];
+    assert_eq!(
+        (listener.body_read_timeout_ms, listener.write_timeout_ms),
+        (250, 750)
+    );
+}

@@ -11,8 +11,10 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use portcullis_error::{ErrorKind, GatewayError, Phase};
 
+use crate::body_timeout::ReadTimeout;
 use crate::respond::Completion;
 use crate::upstream::{BoxError, UpstreamBody};
+use crate::write_stall::FrameOut;
 
 /// Progress of one request body, shared between the body (owned by the upstream client)
 /// and the pipeline (which logs it and turns an exceeded limit into 413).
@@ -22,6 +24,8 @@ pub(crate) struct BodyProgress {
     exceeded: AtomicBool,
     /// The client's body broke (bad chunk, reset) while streaming.
     client_failed: AtomicBool,
+    /// The client sent no body bytes for `bodyReadTimeoutMs`.
+    timed_out: AtomicBool,
 }
 
 impl BodyProgress {
@@ -43,15 +47,20 @@ impl BodyProgress {
     pub(crate) fn client_failed(&self) -> bool {
         self.client_failed.load(Ordering::Relaxed)
     }
+
+    pub(crate) fn timed_out(&self) -> bool {
+        self.timed_out.load(Ordering::Relaxed)
+    }
 }
 
 pin_project_lite::pin_project! {
     /// The client's body on its way upstream: counted, and cut off with an error (which
     /// aborts the upstream request) once it passes `max_body_bytes`. Its errors are
-    /// [`GatewayError`] verdicts, which the upstream layer passes back as they are.
+    /// [`GatewayError`] verdicts, which the upstream layer passes back as they are. A client
+    /// that sends nothing for `bodyReadTimeoutMs` gets 408 the same way.
     pub(crate) struct RequestBody {
         #[pin]
-        inner: Incoming,
+        inner: ReadTimeout<Incoming>,
         limit: Option<u64>,
         seen: u64,
         progress: Arc<BodyProgress>,
@@ -60,7 +69,7 @@ pin_project_lite::pin_project! {
 
 impl RequestBody {
     pub(crate) fn new(
-        inner: Incoming,
+        inner: ReadTimeout<Incoming>,
         limit: Option<u64>,
         progress: Arc<BodyProgress>,
     ) -> RequestBody {
@@ -97,6 +106,13 @@ impl Body for RequestBody {
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(error))) if ReadTimeout::<Incoming>::is_timeout(&error) => {
+                tracing::debug!("request body read timed out");
+                this.progress.timed_out.store(true, Ordering::Relaxed);
+                let verdict = GatewayError::client(ErrorKind::RequestTimeout, Phase::Forward)
+                    .with_detail("no request body bytes arrived within bodyReadTimeoutMs");
+                Poll::Ready(Some(Err(Box::new(verdict))))
             }
             Poll::Ready(Some(Err(error))) => {
                 tracing::debug!(%error, "request body failed while streaming");
@@ -135,14 +151,18 @@ pin_project_lite::pin_project! {
         #[pin]
         content: Content,
         completion: Completion,
+        // Upstream bodies only: a gateway-made body is one frame, never waited on.
+        frame_out: Option<FrameOut>,
     }
 }
 
 impl ResponseBody {
     pub(crate) fn upstream(body: UpstreamBody, completion: Completion) -> ResponseBody {
+        let frame_out = Some(FrameOut::new(completion.write_stall()));
         ResponseBody {
             content: Content::Upstream { body },
             completion,
+            frame_out,
         }
     }
 
@@ -151,6 +171,7 @@ impl ResponseBody {
         ResponseBody {
             content: Content::Full { data },
             completion,
+            frame_out: None,
         }
     }
 }
@@ -170,6 +191,10 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.project();
+        // Asked for the next frame: the client took the last one (see `write_stall`).
+        if let Some(frame_out) = this.frame_out.as_mut() {
+            frame_out.polled();
+        }
         let polled = match this.content.project() {
             ContentProjection::Upstream { body } => match body.poll_frame(cx) {
                 Poll::Ready(Some(Err(error))) => {
@@ -184,6 +209,9 @@ impl Body for ResponseBody {
         };
         if let Some(data) = polled.as_ref().and_then(Frame::data_ref) {
             this.completion.add_bytes_out(data.len() as u64);
+            if let Some(frame_out) = this.frame_out.as_mut() {
+                frame_out.handed_out(false);
+            }
         }
         Poll::Ready(polled.map(Ok))
     }

@@ -18,6 +18,7 @@ use portcullis_router::{CompiledRoute, SplitKeySource, UpstreamTarget};
 use portcullis_telemetry::trace::TraceContext;
 
 use crate::body::{BodyProgress, RequestBody};
+use crate::body_timeout::ReadTimeout;
 use crate::gateway::Gateway;
 use crate::ingress::{append_forwarded_for, X_FORWARDED_HOST, X_FORWARDED_PROTO};
 use crate::respond::X_REQUEST_ID;
@@ -55,6 +56,8 @@ pub(crate) struct Outbound<'a> {
     pub(crate) request_id: &'a HeaderValue,
     pub(crate) trace: &'a TraceContext,
     pub(crate) body_limit: Option<u64>,
+    /// The listener's `bodyReadTimeoutMs`.
+    pub(crate) body_read_timeout: std::time::Duration,
 }
 
 /// The client's body as it goes upstream: streamed, or already read whole (a signed
@@ -88,6 +91,7 @@ pub(crate) fn upstream_request(
             return (request.map(|()| body), Some(progress));
         }
     };
+    let body_read_timeout = outbound.body_read_timeout;
     let (request, body_limit) = upstream_request_parts(parts, outbound);
     let (body, progress) = if body.is_end_stream() {
         // A zero-sized body: boxing it does not allocate.
@@ -99,7 +103,11 @@ pub(crate) fn upstream_request(
         )
     } else {
         let progress = Arc::new(BodyProgress::default());
-        let body = RequestBody::new(body, body_limit, Arc::clone(&progress));
+        let body = RequestBody::new(
+            ReadTimeout::new(body, body_read_timeout),
+            body_limit,
+            Arc::clone(&progress),
+        );
         (body.boxed_unsync(), Some(progress))
     };
     (request.map(|()| body), progress)
@@ -138,7 +146,8 @@ fn upstream_request_parts(mut parts: Parts, outbound: Outbound<'_>) -> (Request<
 }
 
 /// Forward under the route timeout (504 when it elapses). An error caused by the client's
-/// body is the client's: 413 past the limit, 400 for a malformed or truncated body.
+/// body is the client's: 413 past the limit, 408 for a body that stopped arriving
+/// (`bodyReadTimeoutMs`), 400 for a malformed or truncated body.
 pub(crate) async fn send(
     gateway: &Gateway,
     route: &CompiledRoute,
@@ -161,6 +170,11 @@ pub(crate) async fn send(
             ErrorKind::PayloadTooLarge,
             Phase::Shape,
         )),
+        Ok(Err(_)) if progress.is_some_and(BodyProgress::timed_out) => Err(GatewayError::client(
+            ErrorKind::RequestTimeout,
+            Phase::Forward,
+        )
+        .with_detail("no request body bytes arrived within bodyReadTimeoutMs")),
         Ok(Err(_)) if progress.is_some_and(BodyProgress::client_failed) => {
             Err(GatewayError::client(ErrorKind::BadRequest, Phase::Forward)
                 .with_detail("the request body is malformed or was cut off"))

@@ -6,9 +6,11 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Version};
 
 /// Headers that describe one connection, never the message (RFC 9110 §7.6.1), plus the
-/// legacy `Keep-Alive` and `Proxy-Connection`. Parsed names, not strings: removing by
-/// `&str` would parse and hash each name again on every request, in both directions.
-static HOP_BY_HOP: [HeaderName; 9] = [
+/// legacy `Keep-Alive` and `Proxy-Connection`, and `HTTP2-Settings`, which only means
+/// something on the connection that asked for an h2c upgrade (RFC 7540 §3.2.1). Parsed
+/// names, not strings: removing by `&str` would parse and hash each name again on every
+/// request, in both directions.
+static HOP_BY_HOP: [HeaderName; 10] = [
     CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -18,6 +20,7 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     UPGRADE,
     PROXY_AUTHENTICATE,
     PROXY_AUTHORIZATION,
+    HeaderName::from_static("http2-settings"),
 ];
 
 /// Prefix of headers the gateway owns; a client may not set them.
@@ -35,11 +38,33 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 
 /// True for an HTTP/1.1 request that asks for a protocol switch (`Connection: upgrade` +
 /// `Upgrade`), e.g. a WebSocket handshake.
+///
+/// An `Upgrade` that offers `h2c` is never one: the gateway ignores it (RFC 9110 §7.8 lets a
+/// server) and serves the request over HTTP/1.1, stripping `Upgrade` and `HTTP2-Settings`
+/// like every hop-by-hop header. Passed on, it would let an upstream that speaks h2c switch
+/// the client's connection into a raw HTTP/2 tunnel whose later requests no route, policy or
+/// limit of the gateway ever sees (h2c smuggling). HTTP/2 clients use prior knowledge on
+/// plain TCP or ALPN on TLS; RFC 9113 deprecated the upgrade.
 pub fn is_upgrade_request(version: Version, method: &Method, headers: &HeaderMap) -> bool {
     version == Version::HTTP_11
         && method != Method::CONNECT
         && headers.contains_key(UPGRADE)
+        && !offers_h2c(headers)
         && connection_tokens(headers).any(|token| token.eq_ignore_ascii_case("upgrade"))
+}
+
+/// Does any `Upgrade` line name `h2c` (alone or among other protocols)?
+fn offers_h2c(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(UPGRADE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|token| {
+            let protocol = token.trim();
+            let name = protocol.split('/').next().unwrap_or(protocol);
+            name.eq_ignore_ascii_case("h2c")
+        })
 }
 
 /// Remove hop-by-hop headers and every header named in `Connection`. With `keep_upgrade`,
@@ -188,6 +213,27 @@ mod tests {
         let mut map = headers(&[("te", "trailers")]);
         strip_hop_by_hop(&mut map, false, false);
         assert!(!map.contains_key(TE));
+    }
+
+    #[test]
+    fn h2c_upgrade_is_ignored_and_stripped() {
+        for offered in ["h2c", "H2C", "websocket, h2c", "h2c/1"] {
+            let mut map = headers(&[
+                ("connection", "Upgrade, HTTP2-Settings"),
+                ("upgrade", offered),
+                ("http2-settings", "AAMAAABkAARAAAAAAAIAAAAA"),
+            ]);
+            assert!(
+                !is_upgrade_request(Version::HTTP_11, &Method::GET, &map),
+                "{offered}"
+            );
+            strip_hop_by_hop(&mut map, false, true);
+            assert!(map.is_empty(), "{offered}: {map:?}");
+        }
+        // Not named in `Connection`, `HTTP2-Settings` still goes.
+        let mut map = headers(&[("http2-settings", "AAMAAABk"), ("accept", "*/*")]);
+        strip_hop_by_hop(&mut map, false, true);
+        assert_eq!(map.len(), 1);
     }
 
     #[test]

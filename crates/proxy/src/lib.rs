@@ -13,6 +13,7 @@
 mod auth;
 mod authority;
 mod body;
+mod body_timeout;
 pub mod cidr;
 mod forward;
 pub mod framing;
@@ -26,8 +27,11 @@ mod respond;
 mod route;
 mod server;
 mod shape;
+mod stream_resets;
 mod tls;
 pub mod upstream;
+mod write_deadline;
+mod write_stall;
 
 pub use auth::EnvironmentSecrets;
 pub use body::ResponseBody;

@@ -24,6 +24,7 @@ use crate::gateway::Installed;
 use crate::headers::{is_upgrade_request, strip_hop_by_hop, strip_internal};
 use crate::respond::{error_response, Completion, X_REQUEST_ID};
 use crate::server::ConnectionContext;
+use crate::stream_resets::Outcome;
 use crate::upstream::UpstreamBody;
 use crate::{framing, ingress, ratelimit, route, shape};
 
@@ -56,8 +57,19 @@ impl From<ratelimit::Refused> for Rejection {
 }
 
 /// hyper's service entry point: one call per request, never fails (every failure is an
-/// answer).
+/// answer). An HTTP/2 request dropped before its answer was cancelled by the client, and
+/// counts against the connection (`stream_resets`).
 pub(crate) async fn handle(
+    connection: Arc<ConnectionContext>,
+    request: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let outcome = Outcome::start(&connection.stream_resets, request.version());
+    let response = handle_request(connection, request).await;
+    outcome.answered();
+    response
+}
+
+async fn handle_request(
     connection: Arc<ConnectionContext>,
     request: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
@@ -267,6 +279,7 @@ impl Inbound<'_> {
             request_id: self.request_id,
             trace: self.trace,
             body_limit: route.request_policy.max_body_bytes,
+            body_read_timeout: listener.body_read_timeout,
         };
         let (request, progress) = forward::upstream_request(parts, body, outbound);
         completion.body_progress = progress.clone();

@@ -55,6 +55,11 @@ pub(crate) struct Completion {
 }
 
 impl Completion {
+    /// The connection's write-stall tracker, for the response body (`writeTimeoutMs`).
+    pub(crate) fn write_stall(&self) -> Arc<crate::write_stall::WriteStall> {
+        Arc::clone(&self.connection.write_stall)
+    }
+
     pub(crate) fn start(
         connection: Arc<ConnectionContext>,
         started: Instant,

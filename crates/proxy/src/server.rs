@@ -13,6 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulConnection, GracefulShutdown, Watcher};
 use portcullis_router::PathOptions;
+use portcullis_telemetry::metrics::{ListenerMetrics, OpenConnection};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
@@ -21,14 +22,32 @@ use crate::cidr::Cidr;
 use crate::framing::io::Guard;
 use crate::framing::{self, Limits, Tracker};
 use crate::gateway::Gateway;
+use crate::stream_resets::StreamResets;
+use crate::write_deadline::WriteDeadline;
+use crate::write_stall::{self, WriteStall};
 use crate::{pipeline, respond, tls, ProxyError};
 
 /// hyper refuses an HTTP/1 read buffer below 8 KiB; smaller `maxHeaderBytes` are raised to it.
 const MIN_HEADER_BUFFER: usize = 8 * 1024;
-/// Streams one HTTP/2 client may have open at once (the config has no knob for it yet).
+/// Streams one HTTP/2 client may have open at once (the config has no knob for it yet);
+/// more are refused with RST_STREAM(REFUSED_STREAM).
 const H2_MAX_CONCURRENT_STREAMS: u32 = 256;
 /// How long an HTTP/2 keep-alive ping may go unanswered before the connection is closed.
 const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+/// Rapid reset (CVE-2023-44487): streams the client opens and resets before the gateway
+/// accepted them still cost their headers' decoding and a slot in the accept queue, yet no
+/// longer count as concurrent. Past this many at once the connection gets
+/// GOAWAY(ENHANCE_YOUR_CALM). h2's default, set here so that it cannot drift unnoticed.
+const H2_MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
+/// Streams the gateway itself had to reset because the client broke a rule (oversized
+/// header block, a frame a stream's state forbids: "MadeYouReset", CVE-2025-8671), counted
+/// over the connection's life. Past this the connection gets GOAWAY(ENHANCE_YOUR_CALM).
+/// Lower than hyper's 1024: an honest client causes none.
+const H2_MAX_LOCAL_ERROR_RESET_STREAMS: usize = 128;
+/// Most response bytes h2 queues per stream beyond what the client's window lets it send:
+/// a client that opens a window of 0 and never reads costs at most this per stream (h2's
+/// default, explicit for the same reason as above).
+const H2_MAX_SEND_BUFFER: usize = 400 * 1024;
 
 /// What the request pipeline needs to know about the listener a request arrived on.
 #[derive(Debug)]
@@ -40,6 +59,11 @@ pub(crate) struct ListenerContext {
     pub(crate) path_options: PathOptions,
     pub(crate) trusted_proxies: Vec<Cidr>,
     pub(crate) drain: Arc<DrainState>,
+    /// `bodyReadTimeoutMs`: the longest silence between request body bytes.
+    pub(crate) body_read_timeout: Duration,
+    /// `writeTimeoutMs`: the longest a response waits on a client that reads none of it.
+    pub(crate) write_timeout: Duration,
+    pub(crate) metrics: ListenerMetrics,
 }
 
 /// Shared by every listener of a server: how shutdown reaches upgraded connections
@@ -90,6 +114,10 @@ pub(crate) struct ConnectionContext {
     pub(crate) client_identity: std::sync::OnceLock<portcullis_policy::mtls::ClientIdentity>,
     /// What the framing guard and the pipeline tell each other (refusals, protocol switches).
     pub(crate) framing: framing::Shared,
+    /// Whether responses wait on a client that stopped reading (`writeTimeoutMs`).
+    pub(crate) write_stall: Arc<WriteStall>,
+    /// HTTP/2 streams the client cancelled before their answer (paced rapid reset).
+    pub(crate) stream_resets: Arc<StreamResets>,
 }
 
 struct BoundListener {
@@ -184,6 +212,12 @@ fn protocol_builder(listener: &portcullis_config::Listener) -> auto::Builder<Tok
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(Some(H2_MAX_CONCURRENT_STREAMS))
+        .max_pending_accept_reset_streams(Some(H2_MAX_PENDING_ACCEPT_RESET_STREAMS))
+        .max_local_error_reset_streams(Some(H2_MAX_LOCAL_ERROR_RESET_STREAMS))
+        .max_send_buf_size(H2_MAX_SEND_BUFFER)
+        // Bounds the decoded header list: an HPACK bomb (a few bytes referring to a large
+        // dynamic-table entry, repeated) is refused with 431 once the list passes it, and a
+        // CONTINUATION flood gets GOAWAY once its frames could not fit a list this size.
         .max_header_list_size(listener.max_header_bytes.max(1))
         // Pings after `idleTimeoutMs` of silence find dead peers; HTTP/2 has no idle close.
         .keep_alive_interval(Some(Duration::from_millis(
@@ -246,6 +280,9 @@ impl Server {
                 },
                 trusted_proxies,
                 drain: Arc::clone(&drain),
+                body_read_timeout: Duration::from_millis(listener.body_read_timeout_ms.max(1)),
+                write_timeout: Duration::from_millis(listener.write_timeout_ms.max(1)),
+                metrics: gateway.metrics().listener(&listener.name),
             });
             bound.push(BoundListener {
                 context,
@@ -345,6 +382,7 @@ async fn accept_loop(listener: BoundListener, graceful: &GracefulShutdown) {
         // or EOF and can go to another instance).
         let Ok(permit) = Arc::clone(&listener.connection_permits).try_acquire_owned() else {
             tracing::debug!(listener = %listener.context.name, %peer, "maxConnections reached; closing");
+            listener.context.metrics.refused();
             drop(stream);
             continue;
         };
@@ -355,12 +393,15 @@ async fn accept_loop(listener: BoundListener, graceful: &GracefulShutdown) {
                 peer,
                 client_identity: std::sync::OnceLock::new(),
                 framing: framing::Shared::default(),
+                write_stall: Arc::default(),
+                stream_resets: Arc::default(),
             }),
             builder: Arc::clone(&listener.builder),
             tls: listener.tls.clone(),
             handshake_timeout: listener.handshake_timeout,
             head_limits: listener.head_limits,
             watcher: graceful.watcher(),
+            _open: listener.context.metrics.track_open(),
             _permit: permit,
         };
         tokio::spawn(connection.serve(stream));
@@ -374,12 +415,16 @@ struct ConnectionTask {
     handshake_timeout: Duration,
     head_limits: HeadLimits,
     watcher: Watcher,
+    /// `portcullis_connections_open` counts the connection until it ends.
+    _open: OpenConnection,
     /// Released when the connection ends.
     _permit: OwnedSemaphorePermit,
 }
 
 impl ConnectionTask {
     async fn serve(mut self, stream: TcpStream) {
+        let listener = &self.context.listener;
+        let stream = WriteDeadline::new(stream, listener.write_timeout, listener.metrics.clone());
         match self.tls.take() {
             None => self.serve_plain(stream).await,
             // The TLS handshake and stream are large: boxed, so that every plain connection's
@@ -388,7 +433,7 @@ impl ConnectionTask {
         }
     }
 
-    async fn serve_plain(self, stream: TcpStream) {
+    async fn serve_plain(self, stream: WriteDeadline<TcpStream>) {
         let mut hard_stop = self.context.listener.drain.hard_stop();
         let context = Arc::clone(&self.context);
         let service = service_fn(move |request| pipeline::handle(Arc::clone(&context), request));
@@ -399,7 +444,7 @@ impl ConnectionTask {
         drive(connection, &self.context, self.watcher, &mut hard_stop).await;
     }
 
-    async fn serve_tls(self, acceptor: TlsAcceptor, stream: TcpStream) {
+    async fn serve_tls(self, acceptor: TlsAcceptor, stream: WriteDeadline<TcpStream>) {
         let mut hard_stop = self.context.listener.drain.hard_stop();
         let handshake = tokio::time::timeout(self.handshake_timeout, acceptor.accept(stream));
         let stream = match handshake.await {
@@ -458,5 +503,16 @@ async fn drive<C>(
             }
         }
         _ = hard_stop.wait_for(|stopped| *stopped) => {}
+        // The client stopped reading: dropping the connection closes the socket, aborts the
+        // upstream responses it held and frees its slot.
+        () = write_stall::watch(&context.write_stall, context.listener.write_timeout) => {
+            tracing::debug!(peer = %context.peer, "write timeout: the client stopped reading");
+            context.listener.metrics.write_timeout();
+        }
+        // Rapid reset with streams paced to be accepted first: close the connection.
+        () = context.stream_resets.exceeded() => {
+            tracing::debug!(peer = %context.peer, "HTTP/2 client cancelled most of its streams; closing");
+            context.listener.metrics.reset_flood();
+        }
     }
 }

@@ -83,6 +83,12 @@ pub fn default_header_read_timeout_ms() -> u64 {
 pub fn default_idle_timeout_ms() -> u64 {
     60_000
 }
+pub fn default_body_read_timeout_ms() -> u64 {
+    30_000
+}
+pub fn default_write_timeout_ms() -> u64 {
+    30_000
+}
 pub fn default_max_connections() -> u32 {
     25_000
 }

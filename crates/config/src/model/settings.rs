@@ -41,6 +41,15 @@ pub struct Listener {
     /// Idle keep-alive connections are closed after this long.
     #[serde(default = "default_idle_timeout_ms")]
     pub idle_timeout_ms: u64,
+    /// Longest wait for the next bytes of a request body (408 and the upstream request
+    /// aborted beyond). Between reads, not for the whole body: a large upload on a slow but
+    /// moving link is not cut off, a stalled one is.
+    #[serde(default = "default_body_read_timeout_ms")]
+    pub body_read_timeout_ms: u64,
+    /// Longest a response may wait on a client that reads none of it before the connection
+    /// is closed.
+    #[serde(default = "default_write_timeout_ms")]
+    pub write_timeout_ms: u64,
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
     /// Accept `%2F` and `%5C` in paths (kept encoded) instead of answering 400.
@@ -127,6 +136,8 @@ pub fn default_listeners() -> Vec<Listener> {
         max_headers: default_max_headers(),
         header_read_timeout_ms: default_header_read_timeout_ms(),
         idle_timeout_ms: default_idle_timeout_ms(),
+        body_read_timeout_ms: default_body_read_timeout_ms(),
+        write_timeout_ms: default_write_timeout_ms(),
         max_connections: default_max_connections(),
         allow_encoded_slashes: false,
         allow_dot_segment_parameters: false,

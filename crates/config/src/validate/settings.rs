@@ -152,6 +152,8 @@ fn validate_listeners(config: &Config, issues: &mut Issues) {
             ("maxHeaders", u64::from(listener.max_headers)),
             ("headerReadTimeoutMs", listener.header_read_timeout_ms),
             ("idleTimeoutMs", listener.idle_timeout_ms),
+            ("bodyReadTimeoutMs", listener.body_read_timeout_ms),
+            ("writeTimeoutMs", listener.write_timeout_ms),
             ("maxConnections", u64::from(listener.max_connections)),
         ] {
             if value == 0 {

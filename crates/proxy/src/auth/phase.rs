@@ -57,7 +57,8 @@ pub(crate) async fn authenticate_and_authorize(
             let digest = ContentDigest::from_parts(parts)
                 .map_err(|failure| AuthRejection::unauthenticated(failure, metrics))?;
             let limit = route.request_policy.max_body_bytes;
-            match Box::pin(read_verified(body, digest, limit)).await {
+            let read_timeout = connection.listener.body_read_timeout;
+            match Box::pin(read_verified(body, digest, limit, read_timeout)).await {
                 Ok(bytes) => ClientBody::Buffered(bytes),
                 Err(SignedBodyError::Refused(failure)) => {
                     return Err(AuthRejection::unauthenticated(failure, metrics))

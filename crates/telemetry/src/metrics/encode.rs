@@ -190,6 +190,7 @@ fn encode(metrics: &Metrics) -> String {
     let in_flight = metrics.in_flight.load(Ordering::Relaxed);
     let _ = writeln!(out, "portcullis_in_flight_requests {in_flight}");
     super::ratelimit::encode(metrics.rate_limit_counters(), &mut out);
+    super::connections::encode(&metrics.listeners, &mut out);
     out
 }
 

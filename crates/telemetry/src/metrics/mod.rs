@@ -8,6 +8,7 @@
 //! Series of routes and upstreams are kept across reloads (counts survive a reload, and a
 //! route that disappears keeps its last values), so the registry only grows with names.
 
+mod connections;
 mod encode;
 mod histogram;
 mod ratelimit;
@@ -16,6 +17,7 @@ mod sparse;
 mod summary;
 mod text;
 
+pub use self::connections::{ListenerMetrics, OpenConnection};
 pub use self::ratelimit::{
     RateLimitRejections, BREAKER_ABSENT, BREAKER_CLOSED, BREAKER_HALF_OPEN, BREAKER_OPEN,
 };

@@ -50,6 +50,7 @@ pub struct Metrics {
     pub(super) access_log_dropped: AtomicU64,
     pub(super) in_flight: AtomicI64,
     rate_limits: RateLimitCounters,
+    pub(super) listeners: super::connections::ListenerRegistry,
 }
 
 /// One route's series: about 300 bytes until it sees more than 8 (method, status) pairs.
@@ -104,6 +105,12 @@ impl Metrics {
         RouteMetrics {
             counters: Arc::clone(&self.unmatched),
         }
+    }
+
+    /// The handle for listener `name`'s connection series (created on first use; a listener
+    /// bound again under the same name keeps counting in the same series).
+    pub fn listener(&self, name: &str) -> super::connections::ListenerMetrics {
+        self.listeners.listener(name)
     }
 
     /// Handle for one upstream service's metrics.

@@ -482,3 +482,42 @@ fn rate_limit_series_render_by_route_and_limit() {
     );
     assert_eq!(metrics.rate_limit_fallback_count(), 1);
 }
+
+#[test]
+fn listener_connection_series_by_listener() {
+    let metrics = Metrics::new();
+    let public = metrics.listener("public");
+    let first = public.track_open();
+    let _second = public.track_open();
+    public.refused();
+    public.refused();
+    public.write_timeout();
+    public.reset_flood();
+    drop(first);
+    let _ = metrics.listener("internal \"b\"");
+    let samples = parse_exposition(&metrics.encode());
+    let value = |name: &str, listener: &str| {
+        samples
+            .iter()
+            .find(|(sample, labels, _)| sample == name && labels["listener"] == listener)
+            .map(|(_, _, value)| *value)
+    };
+    assert_eq!(value("portcullis_connections_open", "public"), Some(1.0));
+    assert_eq!(
+        value("portcullis_connections_refused_total", "public"),
+        Some(2.0)
+    );
+    assert_eq!(
+        value("portcullis_connections_write_timeouts_total", "public"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value("portcullis_connections_reset_floods_total", "public"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value("portcullis_connections_refused_total", "internal \"b\""),
+        Some(0.0)
+    );
+    assert_eq!(public.open_count(), 1);
+}
