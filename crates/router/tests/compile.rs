@@ -363,9 +363,8 @@ fn match_patterns_are_checked_before_compile() {
     assert!(refused(&config(vec![both])).contains("routes[0].match"));
 }
 
-#[test]
-fn ten_thousand_routes_compile_in_under_a_second() {
-    let routes = (0..10_000)
+fn many_routes(count: usize) -> Config {
+    let routes = (0..count)
         .map(|n| {
             let host = format!("tenant{}.example.com", n % 100);
             let path = format!("/v1/team{}/resource{}", n / 100, n % 100);
@@ -378,15 +377,31 @@ fn ten_thousand_routes_compile_in_under_a_second() {
             )
         })
         .collect();
-    let config = config(routes);
-    let started = Instant::now();
-    let snapshot = compile(&config);
-    let elapsed = started.elapsed();
+    config(routes)
+}
+
+/// The fastest of three compilations: the least disturbed by whatever else the machine runs.
+fn fastest_compile(config: &Config) -> Duration {
+    (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            let snapshot = compile(config);
+            let elapsed = started.elapsed();
+            drop(snapshot);
+            elapsed
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+/// Compilation grows about linearly with the route count: four times the routes may take at
+/// most eight times as long (quadratic growth would take sixteen). A ratio, not a wall-clock
+/// bound, so a loaded test machine does not fail it; absolute times are in BENCHMARKS.md.
+#[test]
+fn ten_thousand_routes_compile_and_compilation_grows_linearly() {
+    let large = many_routes(10_000);
+    let snapshot = compile(&large);
     assert_eq!(snapshot.routes().len(), 10_000);
-    assert!(
-        elapsed < Duration::from_secs(1),
-        "compiling 10,000 routes took {elapsed:?}"
-    );
     let found = snapshot.lookup(
         "tenant42.example.com",
         &Method::GET,
@@ -395,5 +410,11 @@ fn ten_thousand_routes_compile_in_under_a_second() {
     assert!(
         matches!(found, Lookup::Found(r) if &*r.name == "route-9942"),
         "{found:?}"
+    );
+    let small_time = fastest_compile(&many_routes(2_500));
+    let large_time = fastest_compile(&large);
+    assert!(
+        large_time < small_time * 8,
+        "10,000 routes took {large_time:?}, 2,500 took {small_time:?}: more than linear growth"
     );
 }
