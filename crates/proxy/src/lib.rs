@@ -22,6 +22,7 @@ mod headers;
 mod ingress;
 mod pipeline;
 mod prepare;
+mod protocol;
 mod ratelimit;
 mod respond;
 mod route;

@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use crate::frames::{self, Ending, Reader};
 use crate::{common, support};
 
-/// The gateway's advertised limit (`H2_MAX_CONCURRENT_STREAMS` in server.rs).
+/// The gateway's advertised limit (`H2_MAX_CONCURRENT_STREAMS` in protocol.rs).
 const MAX_CONCURRENT_STREAMS: u32 = 256;
 const OPENED: u32 = 300;
 
