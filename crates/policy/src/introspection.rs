@@ -112,7 +112,7 @@ pub fn parse_response(
 
 fn scopes(fields: &Map<String, Value>, claim: &str) -> Vec<String> {
     match fields.get(claim) {
-        Some(Value::String(text)) => text.split_whitespace().map(str::to_string).collect(),
+        Some(Value::String(text)) => crate::scope::split_scope(text),
         Some(Value::Array(items)) => items
             .iter()
             .filter_map(Value::as_str)

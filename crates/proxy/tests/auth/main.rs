@@ -9,5 +9,6 @@ mod apikey;
 mod introspection;
 mod jwks;
 mod jwt;
+mod jwt_members;
 mod mtls;
 mod signatures;
