@@ -61,24 +61,26 @@ fn repeated_member_names_are_refused_in_header_and_claims() {
 
 #[test]
 fn scope_strings_split_on_the_ascii_space_only() {
-    let cases: [(&str, &[&str]); 5] = [
-        (r#""orders:read\u00a0admin""#, &["orders:read\u{a0}admin"]),
-        (r#""orders:read\tadmin""#, &["orders:read\tadmin"]),
-        (r#""orders:read\nadmin""#, &["orders:read\nadmin"]),
-        (r#""orders:read\u3000admin x""#, &["orders:read\u{3000}admin", "x"]),
+    // A token holding other whitespace is not an RFC 6749 scope-token: it is dropped, so it
+    // grants nothing here and never reaches `x-portcullis-scopes` for an upstream to split.
+    let cases: [(&str, &[&str]); 6] = [
+        (r#""orders:read\u00a0admin""#, &[]),
+        (r#""orders:read\tadmin""#, &[]),
+        (r#""orders:read\nadmin""#, &[]),
+        (r#""orders:read\u3000admin x""#, &["x"]),
+        (r#""orders:read\u00a0admin orders:write""#, &["orders:write"]),
         (r#""orders:read  admin""#, &["orders:read", "admin"]),
     ];
     for (scope, expected) in cases {
         let claims = with_claim("scope", serde_json::from_str(scope).expect("json string"));
         let verified = verify(&sign_text(HEADER, &claims.to_string())).expect("valid");
         assert_eq!(verified.principal.scopes, expected, "{scope}");
-        assert!(!verified.principal.has_scope("admin") || expected.contains(&"admin"));
     }
-    // The `scp` array form: each member is one token, never split.
+    // The `scp` array form: each member is one token, never split, dropped when invalid.
     let mut claims = without_claim("scope");
-    claims["scp"] = serde_json::json!(["orders:read\u{a0}admin", "b c"]);
+    claims["scp"] = serde_json::json!(["orders:read\u{a0}admin", "orders:read admin", "b"]);
     let verified = verify(&sign_text(HEADER, &claims.to_string())).expect("valid");
-    assert_eq!(verified.principal.scopes, ["orders:read\u{a0}admin", "b c"]);
+    assert_eq!(verified.principal.scopes, ["b"]);
     assert!(!verified.principal.has_scope("admin"));
 }
 

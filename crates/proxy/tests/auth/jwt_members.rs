@@ -99,13 +99,22 @@ async fn a_no_break_space_in_scope_grants_nothing() {
         "",
     );
     let gateway = common::start(&yaml).await;
-    for scope in ["orders:read\u{a0}admin", "orders:read\tadmin", "orders:read\nadmin"] {
-        let claims = with_claim("scope", serde_json::json!(scope));
+    let cases = [
+        ("scope", serde_json::json!("orders:read\u{a0}admin")),
+        ("scope", serde_json::json!("orders:read\tadmin")),
+        ("scope", serde_json::json!("orders:read\nadmin")),
+        ("scope", serde_json::json!("orders:read\u{2003}admin")),
+        ("scp", serde_json::json!(["orders:read admin"])),
+        ("scp", serde_json::json!(["orders:read\u{a0}admin"])),
+    ];
+    for (claim, scope) in &cases {
+        let mut claims = without_claim("scope");
+        claims[*claim] = scope.clone();
         let token = token(Algorithm::RS256, "rsa-1", &claims);
         let response = common::get(gateway.addr, "api.test", "/v1/orders", &[("authorization", &bearer(&token))]).await;
-        // Authenticated (the token is valid) but not authorized: one token that is not `admin`.
-        assert_eq!(response.status(), 403, "{scope:?}");
-        assert!(challenge(&response).contains("insufficient_scope"), "{scope:?}");
+        // Authenticated (the token is valid) but not authorized: no token is `admin`.
+        assert_eq!(response.status(), 403, "{scope}");
+        assert!(challenge(&response).contains("insufficient_scope"), "{scope}");
     }
     assert_eq!(upstream.requests(), 0, "nothing forwarded");
     let claims = with_claim("scope", serde_json::json!("orders:read admin"));
