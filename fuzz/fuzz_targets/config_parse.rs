@@ -2,8 +2,8 @@
 //! plane's environment (the compile and the policy material dry run) must never panic,
 //! whatever the input.
 //!
-//! The contract lives in `portcullis_fuzz_checks::config_parse`, which the stable test suite also runs
-//! over this target's corpus and regressions.
+//! The contract is `portcullis_fuzz_checks::config_parse::check`; the stable test suite
+//! also runs it over this target's seeds and regressions.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

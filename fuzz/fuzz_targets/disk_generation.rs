@@ -7,8 +7,8 @@
 //! document under a correct trailer (which reaches the document's parsing), and that file
 //! cut at an input-chosen length (a write cut short).
 //!
-//! The contract lives in `portcullis_fuzz_checks::disk_generation`, which the stable test suite also runs
-//! over this target's corpus and regressions.
+//! The contract is `portcullis_fuzz_checks::disk_generation::check`; the stable test suite
+//! also runs it over this target's seeds and regressions.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

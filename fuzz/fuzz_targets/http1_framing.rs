@@ -3,8 +3,8 @@
 //! cut up (a bad chunk that arrives after its head may break the body instead of refusing
 //! the message, at the same chunk error).
 //!
-//! The contract lives in `portcullis_fuzz_checks::http1_framing`, which the stable test suite also runs
-//! over this target's corpus and regressions.
+//! The contract is `portcullis_fuzz_checks::http1_framing::check`; the stable test suite
+//! also runs it over this target's seeds and regressions.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -1,8 +1,8 @@
 //! Arbitrary bytes as `x-request-id`: never panics, a valid id is kept verbatim, and the
 //! result is always a valid id.
 //!
-//! The contract lives in `portcullis_fuzz_checks::request_id`, which the stable test suite also runs
-//! over this target's corpus and regressions.
+//! The contract is `portcullis_fuzz_checks::request_id::check`; the stable test suite
+//! also runs it over this target's seeds and regressions.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -1,8 +1,8 @@
 //! Arbitrary bytes as `traceparent`/`tracestate` values: never panics, and the context it
 //! yields always renders a valid version-00 `traceparent`.
 //!
-//! The contract lives in `portcullis_fuzz_checks::traceparent`, which the stable test suite also runs
-//! over this target's corpus and regressions.
+//! The contract is `portcullis_fuzz_checks::traceparent::check`; the stable test suite
+//! also runs it over this target's seeds and regressions.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -19,7 +19,9 @@ pub use ipnet::IpNet;
 pub enum CidrError {
     #[error("`{value}` has surrounding whitespace: write `{}` without it", value.trim())]
     Whitespace { value: String },
-    #[error("`{value}` is not an address or CIDR: write ADDRESS/PREFIX, e.g. 10.0.0.0/8 or fd00::/8")]
+    #[error(
+        "`{value}` is not an address or CIDR: write ADDRESS/PREFIX, e.g. 10.0.0.0/8 or fd00::/8"
+    )]
     Syntax { value: String },
     #[error("`{value}` has host bits set after the prefix: write `{network}` for the block, or `{address}/{max}` for the one address")]
     HostBits {
@@ -117,7 +119,10 @@ mod tests {
             ("nonsense", &["not an address"]),
             ("", &["not an address"]),
             ("fe80::1%eth0", &["not an address"]),
-            ("10.0.0.1/8", &["host bits", "`10.0.0.0/8`", "`10.0.0.1/32`"]),
+            (
+                "10.0.0.1/8",
+                &["host bits", "`10.0.0.0/8`", "`10.0.0.1/32`"],
+            ),
             ("fd00::1/8", &["host bits", "`fd00::/8`", "`fd00::1/128`"]),
         ];
         for (text, fragments) in cases {
@@ -145,7 +150,11 @@ mod tests {
         ];
         for (block, address, expected) in cases {
             let parsed = parse_cidr(block).expect("valid");
-            assert_eq!(cidr_contains(&parsed, ip(address)), expected, "{block} {address}");
+            assert_eq!(
+                cidr_contains(&parsed, ip(address)),
+                expected,
+                "{block} {address}"
+            );
         }
     }
 }

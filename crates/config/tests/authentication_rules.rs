@@ -151,9 +151,21 @@ fn allowed_types_default_to_access_tokens_and_must_be_media_types() {
     assert_eq!(jwt.issuers[0].allowed_types, ["secevent+jwt"]);
     let path = "authentication.jwt.issuers[0].allowedTypes";
     let cases: [(&str, String, &[&str]); 3] = [
-        (", allowedTypes: []", path.to_string(), &["empty", "default"]),
-        (", allowedTypes: [JWT, '']", format!("{path}[1]"), &["\"\"", "non-empty"]),
-        (", allowedTypes: ['at jwt']", format!("{path}[0]"), &["at jwt", "without spaces"]),
+        (
+            ", allowedTypes: []",
+            path.to_string(),
+            &["empty", "default"],
+        ),
+        (
+            ", allowedTypes: [JWT, '']",
+            format!("{path}[1]"),
+            &["\"\"", "non-empty"],
+        ),
+        (
+            ", allowedTypes: ['at jwt']",
+            format!("{path}[0]"),
+            &["at jwt", "without spaces"],
+        ),
     ];
     for (extra, field, words) in cases {
         expect_error(&issuer(extra), &field, words);

@@ -34,11 +34,16 @@ fn check_file(bytes: &[u8]) {
         hex(&Sha256::digest(document)).as_bytes(),
         "an accepted file's trailer matches its document"
     );
-    assert_eq!(snapshot.format, FORMAT, "an accepted document is of this format");
+    assert_eq!(
+        snapshot.format, FORMAT,
+        "an accepted document is of this format"
+    );
     let reparsed: serde_json::Value =
         serde_json::from_slice(document).expect("an accepted document is JSON");
     assert_eq!(
-        reparsed.get("configVersion").and_then(serde_json::Value::as_i64),
+        reparsed
+            .get("configVersion")
+            .and_then(serde_json::Value::as_i64),
         Some(snapshot.config_version),
         "the decoded document is the one in the file"
     );

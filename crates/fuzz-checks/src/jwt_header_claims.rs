@@ -86,8 +86,7 @@ pub fn check(data: &[u8]) {
     );
     let verified = verifier().verify(&token, NOW);
     assert!(verified.is_err(), "nothing verifies without keys");
-    if token.len() <= MAX_TOKEN_BYTES && parse_object(claims) == Err(JsonRefusal::DuplicateMember)
-    {
+    if token.len() <= MAX_TOKEN_BYTES && parse_object(claims) == Err(JsonRefusal::DuplicateMember) {
         assert_eq!(verified.err(), Some(AuthFailure::DuplicateMember));
     }
 

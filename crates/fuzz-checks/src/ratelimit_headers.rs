@@ -87,7 +87,9 @@ fn parse_list(value: &str, keys: [&str; 2]) -> Vec<Member> {
         }
         members.push((name, numbers[0], numbers[1]));
         if !rest.is_empty() {
-            rest = rest.strip_prefix(", ").expect("members are separated by `, `");
+            rest = rest
+                .strip_prefix(", ")
+                .expect("members are separated by `, `");
             assert!(!rest.is_empty(), "no trailing separator");
         }
     }

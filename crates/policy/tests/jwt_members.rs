@@ -30,7 +30,10 @@ fn repeated_member_names_are_refused_in_header_and_claims() {
     let cases = [
         (HEADER.to_string(), claims_with(r#""sub":"admin""#)),
         (HEADER.to_string(), claims_with(r#""scope":"admin""#)),
-        (HEADER.to_string(), claims_with(r#""iss":"https://issuer.test""#)),
+        (
+            HEADER.to_string(),
+            claims_with(r#""iss":"https://issuer.test""#),
+        ),
         (HEADER.to_string(), claims_with(r#""exp":4000000000"#)),
         (HEADER.to_string(), claims_with(r#""\u0073ub":"admin""#)),
         (
@@ -68,7 +71,10 @@ fn scope_strings_split_on_the_ascii_space_only() {
         (r#""orders:read\tadmin""#, &[]),
         (r#""orders:read\nadmin""#, &[]),
         (r#""orders:read\u3000admin x""#, &["x"]),
-        (r#""orders:read\u00a0admin orders:write""#, &["orders:write"]),
+        (
+            r#""orders:read\u00a0admin orders:write""#,
+            &["orders:write"],
+        ),
         (r#""orders:read  admin""#, &["orders:read", "admin"]),
     ];
     for (scope, expected) in cases {
@@ -114,10 +120,13 @@ fn an_issuer_may_list_its_own_types() {
     config.allowed_types = vec!["at+jwt".to_string()];
     let policy = portcullis_policy::jwt::IssuerPolicy::from_config(&config).expect("policy");
     let (keys, _) = portcullis_policy::jwt::KeySet::from_jwks_value(&jwks()).expect("jwks");
-    let verifier = portcullis_policy::jwt::JwtVerifier::new(vec![(policy, std::sync::Arc::new(keys))]);
+    let verifier =
+        portcullis_policy::jwt::JwtVerifier::new(vec![(policy, std::sync::Arc::new(keys))]);
     let with_typ = |typ: &str| {
         let header = format!(r#"{{"alg":"RS256","kid":"rsa-1","typ":"{typ}"}}"#);
-        verifier.verify(&sign_text(&header, &good_claims().to_string()), NOW).map(|_| ())
+        verifier
+            .verify(&sign_text(&header, &good_claims().to_string()), NOW)
+            .map(|_| ())
     };
     assert_eq!(with_typ("application/at+jwt"), Ok(()));
     assert_eq!(with_typ("JWT"), Err(AuthFailure::TokenType));

@@ -23,16 +23,28 @@ fn unpadded_signatures_and_digests_verify() {
     let body: &[u8] = br#"{"amount": 10}"#;
     let mut parts = signed(&Signing::default(), &hmac());
     strip_padding(&mut parts, "signature");
-    let signature = parts.headers["signature"].to_str().expect("ascii").to_string();
-    assert!(signature.starts_with("sig1=:") && !signature.ends_with("=:"), "{signature}");
+    let signature = parts.headers["signature"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(
+        signature.starts_with("sig1=:") && !signature.ends_with("=:"),
+        "{signature}"
+    );
     let principal = verify(&parts, true, &nonces)
         .expect("an unpadded signature verifies")
         .expect("signed");
     assert_eq!(principal.subject, "acme-payments");
     // The digest is covered by the signature, so it is checked on its own once unpadded.
     strip_padding(&mut parts, "content-digest");
-    let digest = parts.headers["content-digest"].to_str().expect("ascii").to_string();
-    assert!(digest.starts_with("sha-256=:") && !digest.ends_with("=:"), "{digest}");
+    let digest = parts.headers["content-digest"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(
+        digest.starts_with("sha-256=:") && !digest.ends_with("=:"),
+        "{digest}"
+    );
     let parsed = ContentDigest::from_parts(&parts)
         .expect("an unpadded digest parses")
         .expect("present");

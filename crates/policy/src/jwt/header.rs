@@ -155,13 +155,31 @@ mod tests {
             (r#"{"alg":"RS256","typ":"AT+JWT"}"#, Ok(())),
             (r#"{"alg":"RS256","typ":"application/at+jwt"}"#, Ok(())),
             (r#"{"alg":"RS256","typ":"Application/AT+JWT"}"#, Ok(())),
-            (r#"{"alg":"RS256","typ":"refresh+jwt"}"#, Err(AuthFailure::TokenType)),
-            (r#"{"alg":"RS256","typ":"id_token+jwt"}"#, Err(AuthFailure::TokenType)),
-            (r#"{"alg":"RS256","typ":"JOSE"}"#, Err(AuthFailure::TokenType)),
-            (r#"{"alg":"RS256","typ":"JOSE+JSON"}"#, Err(AuthFailure::TokenType)),
-            (r#"{"alg":"RS256","typ":"application/jwt+x"}"#, Err(AuthFailure::TokenType)),
+            (
+                r#"{"alg":"RS256","typ":"refresh+jwt"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (
+                r#"{"alg":"RS256","typ":"id_token+jwt"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (
+                r#"{"alg":"RS256","typ":"JOSE"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (
+                r#"{"alg":"RS256","typ":"JOSE+JSON"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (
+                r#"{"alg":"RS256","typ":"application/jwt+x"}"#,
+                Err(AuthFailure::TokenType),
+            ),
             (r#"{"alg":"RS256","typ":""}"#, Err(AuthFailure::TokenType)),
-            (r#"{"alg":"RS256","typ":" JWT"}"#, Err(AuthFailure::TokenType)),
+            (
+                r#"{"alg":"RS256","typ":" JWT"}"#,
+                Err(AuthFailure::TokenType),
+            ),
             (r#"{"alg":"RS256","typ":1}"#, Err(AuthFailure::TokenType)),
             (r#"{"alg":"RS256","typ":null}"#, Err(AuthFailure::TokenType)),
         ];

@@ -24,7 +24,7 @@ impl TokenTypes {
             return false;
         }
         let typ = normalise(typ);
-        self.normalised.iter().any(|accepted| *accepted == typ)
+        self.normalised.contains(&typ)
     }
 }
 
@@ -56,10 +56,23 @@ mod tests {
     #[test]
     fn media_types_compare_case_insensitively_with_application_implied() {
         let types = TokenTypes::default();
-        for typ in ["JWT", "jwt", "application/JWT", "at+jwt", "Application/At+Jwt"] {
+        for typ in [
+            "JWT",
+            "jwt",
+            "application/JWT",
+            "at+jwt",
+            "Application/At+Jwt",
+        ] {
             assert!(types.accepts(typ), "{typ}");
         }
-        for typ in ["", "refresh+jwt", "text/jwt", "at+jwt ", "application/", "JOSE"] {
+        for typ in [
+            "",
+            "refresh+jwt",
+            "text/jwt",
+            "at+jwt ",
+            "application/",
+            "JOSE",
+        ] {
             assert!(!types.accepts(typ), "{typ}");
         }
     }

@@ -331,7 +331,10 @@ mod tests {
             (serde_json::json!({"scope": "a\u{2003}admin"}), &[]),
             (serde_json::json!({"scope": " a  b "}), &["a", "b"]),
             // Array members are whole tokens: never split, dropped when not scope-tokens.
-            (serde_json::json!({"scp": ["a admin", "b\u{a0}c", "d"]}), &["d"]),
+            (
+                serde_json::json!({"scp": ["a admin", "b\u{a0}c", "d"]}),
+                &["d"],
+            ),
         ];
         for (json, expected) in cases {
             assert_eq!(scopes(&claims(json.clone()), "scope"), expected, "{json}");

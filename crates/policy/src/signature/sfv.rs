@@ -420,7 +420,11 @@ mod tests {
             let Member::Item(item) = &members[0].1 else {
                 panic!("{input}: an item");
             };
-            assert_eq!(item.bare, BareItem::ByteSequence(expected.to_vec()), "{input}");
+            assert_eq!(
+                item.bare,
+                BareItem::ByteSequence(expected.to_vec()),
+                "{input}"
+            );
         }
         // A digest without its padding reads as the padded one.
         let unpadded = parse_dictionary("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE:");

@@ -45,13 +45,29 @@ async fn ambiguous_or_non_access_tokens_get_401_and_reach_nothing() {
 
     // The control: the same helper's good token is forwarded.
     let good = sign_text(header, &claims_with(r#""x":1"#));
-    let response = common::get(gateway.addr, "api.test", "/v1/orders", &[("authorization", &bearer(&good))]).await;
+    let response = common::get(
+        gateway.addr,
+        "api.test",
+        "/v1/orders",
+        &[("authorization", &bearer(&good))],
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(upstream.requests(), 1);
 
     let cases = [
-        ("sub twice", header.to_string(), claims_with(r#""sub":"admin""#), "duplicate_member"),
-        ("scope twice", header.to_string(), claims_with(r#""scope":"admin""#), "duplicate_member"),
+        (
+            "sub twice",
+            header.to_string(),
+            claims_with(r#""sub":"admin""#),
+            "duplicate_member",
+        ),
+        (
+            "scope twice",
+            header.to_string(),
+            claims_with(r#""scope":"admin""#),
+            "duplicate_member",
+        ),
         (
             "alg twice",
             r#"{"alg":"RS256","kid":"rsa-1","alg":"ES256"}"#.to_string(),
@@ -73,7 +89,13 @@ async fn ambiguous_or_non_access_tokens_get_401_and_reach_nothing() {
     ];
     for (case, header, claims, reason) in &cases {
         let token = sign_text(header, claims);
-        let response = common::get(gateway.addr, "api.test", "/v1/orders", &[("authorization", &bearer(&token))]).await;
+        let response = common::get(
+            gateway.addr,
+            "api.test",
+            "/v1/orders",
+            &[("authorization", &bearer(&token))],
+        )
+        .await;
         assert_eq!(response.status(), 401, "{case}");
         let challenge = challenge(&response);
         assert!(
@@ -111,15 +133,30 @@ async fn a_no_break_space_in_scope_grants_nothing() {
         let mut claims = without_claim("scope");
         claims[*claim] = scope.clone();
         let token = token(Algorithm::RS256, "rsa-1", &claims);
-        let response = common::get(gateway.addr, "api.test", "/v1/orders", &[("authorization", &bearer(&token))]).await;
+        let response = common::get(
+            gateway.addr,
+            "api.test",
+            "/v1/orders",
+            &[("authorization", &bearer(&token))],
+        )
+        .await;
         // Authenticated (the token is valid) but not authorized: no token is `admin`.
         assert_eq!(response.status(), 403, "{scope}");
-        assert!(challenge(&response).contains("insufficient_scope"), "{scope}");
+        assert!(
+            challenge(&response).contains("insufficient_scope"),
+            "{scope}"
+        );
     }
     assert_eq!(upstream.requests(), 0, "nothing forwarded");
     let claims = with_claim("scope", serde_json::json!("orders:read admin"));
     let token = token(Algorithm::RS256, "rsa-1", &claims);
-    let response = common::get(gateway.addr, "api.test", "/v1/orders", &[("authorization", &bearer(&token))]).await;
+    let response = common::get(
+        gateway.addr,
+        "api.test",
+        "/v1/orders",
+        &[("authorization", &bearer(&token))],
+    )
+    .await;
     assert_eq!(response.status(), 200, "the ASCII space separates");
     assert_eq!(upstream.requests(), 1);
     gateway.stop().await;
