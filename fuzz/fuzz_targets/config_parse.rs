@@ -1,18 +1,11 @@
 //! Config parsing, validation and everything built from a valid config without the data
 //! plane's environment (the compile and the policy material dry run) must never panic,
 //! whatever the input.
+//!
+//! The contract is `portcullis_fuzz_checks::config_parse::check`; the stable test suite
+//! also runs it over this target's seeds and regressions.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use portcullis_config::{load_str, Format};
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        for format in [Format::Yaml, Format::Json] {
-            if let Ok(validated) = load_str(text, format) {
-                let _ = portcullis_router::Snapshot::compile(&validated);
-                let _ = portcullis_policy::material::dry_run(&validated);
-            }
-        }
-    }
-});
+fuzz_target!(|data: &[u8]| portcullis_fuzz_checks::config_parse::check(data));

@@ -7,6 +7,7 @@
 //! accept; [`validate_config`] makes one from a configuration built in code.
 
 mod checksum;
+pub mod cidr;
 mod error;
 pub mod model;
 mod parse;

@@ -134,6 +134,45 @@ fn jwks_cache_bounds_must_be_consistent() {
 }
 
 #[test]
+fn allowed_types_default_to_access_tokens_and_must_be_media_types() {
+    let issuer = |extra: &str| {
+        with_extra(&format!(
+            "authentication:\n  jwt:\n    issuers:\n      - {{issuer: https://a.example.com, jwksUri: https://a.example.com/jwks{extra}}}\n"
+        ))
+    };
+    let loaded = load(&issuer("")).expect("default allowedTypes");
+    let jwt = loaded.config().authentication.jwt.as_ref().expect("jwt");
+    assert_eq!(
+        jwt.issuers[0].allowed_types,
+        ["JWT", "at+jwt", "application/at+jwt"]
+    );
+    let custom = load(&issuer(", allowedTypes: [secevent+jwt]")).expect("custom allowedTypes");
+    let jwt = custom.config().authentication.jwt.as_ref().expect("jwt");
+    assert_eq!(jwt.issuers[0].allowed_types, ["secevent+jwt"]);
+    let path = "authentication.jwt.issuers[0].allowedTypes";
+    let cases: [(&str, String, &[&str]); 3] = [
+        (
+            ", allowedTypes: []",
+            path.to_string(),
+            &["empty", "default"],
+        ),
+        (
+            ", allowedTypes: [JWT, '']",
+            format!("{path}[1]"),
+            &["\"\"", "non-empty"],
+        ),
+        (
+            ", allowedTypes: ['at jwt']",
+            format!("{path}[0]"),
+            &["at jwt", "without spaces"],
+        ),
+    ];
+    for (extra, field, words) in cases {
+        expect_error(&issuer(extra), &field, words);
+    }
+}
+
+#[test]
 fn signature_keys_need_the_material_of_their_algorithm() {
     let key = |body: &str| {
         with_extra(&format!("authentication:\n  signatures:\n    keys:\n      - {{keyId: k1, subject: acme, {body}}}\n"))

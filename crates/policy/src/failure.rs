@@ -19,6 +19,10 @@ pub enum AuthFailure {
     TokenTooLarge,
     /// Not three base64url segments of JSON objects.
     MalformedToken,
+    /// The header or claims JSON repeats a member name (at any depth).
+    DuplicateMember,
+    /// The header's `typ` is not one the issuer accepts (`refresh+jwt`, `id_token+jwt`, ...).
+    TokenType,
     /// `alg: none` in any casing.
     AlgorithmNone,
     /// An algorithm the issuer does not allow (or no algorithm at all).
@@ -66,12 +70,14 @@ pub enum AuthFailure {
 
 impl AuthFailure {
     /// Every variant, for tests and for pre-registering metrics label values.
-    pub const ALL: [AuthFailure; 33] = [
+    pub const ALL: [AuthFailure; 35] = [
         AuthFailure::MissingCredentials,
         AuthFailure::MultipleAuthorizationHeaders,
         AuthFailure::MalformedAuthorizationHeader,
         AuthFailure::TokenTooLarge,
         AuthFailure::MalformedToken,
+        AuthFailure::DuplicateMember,
+        AuthFailure::TokenType,
         AuthFailure::AlgorithmNone,
         AuthFailure::AlgorithmNotAllowed,
         AuthFailure::KeyAlgorithmMismatch,
@@ -110,6 +116,8 @@ impl AuthFailure {
             AuthFailure::MalformedAuthorizationHeader => "malformed_authorization_header",
             AuthFailure::TokenTooLarge => "token_too_large",
             AuthFailure::MalformedToken => "malformed_token",
+            AuthFailure::DuplicateMember => "duplicate_member",
+            AuthFailure::TokenType => "token_type",
             AuthFailure::AlgorithmNone => "algorithm_none",
             AuthFailure::AlgorithmNotAllowed => "algorithm_not_allowed",
             AuthFailure::KeyAlgorithmMismatch => "key_algorithm_mismatch",

@@ -111,15 +111,10 @@ pub fn parse_response(
 }
 
 fn scopes(fields: &Map<String, Value>, claim: &str) -> Vec<String> {
-    match fields.get(claim) {
-        Some(Value::String(text)) => text.split_whitespace().map(str::to_string).collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
+    fields
+        .get(claim)
+        .map(crate::scope::scopes_from_value)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod jwt;
 pub mod material;
 pub mod mtls;
 pub mod principal;
+pub mod scope;
 pub mod signature;
 
 pub use authorize::RouteAuthorizer;

@@ -16,7 +16,6 @@ use portcullis_policy::material::{self, PolicyMaterial};
 use portcullis_router::Snapshot;
 
 use crate::auth::{EnvironmentSecrets, PreparedAuth};
-use crate::cidr::Cidr;
 use crate::gateway::Gateway;
 use crate::ratelimit::PreparedLimits;
 use crate::tls::{self, ListenerTlsMaterial};
@@ -136,14 +135,6 @@ impl Gateway {
     ) -> Vec<ListenerTlsMaterial> {
         let mut loaded = Vec::new();
         for (index, listener) in config.config().listeners.iter().enumerate() {
-            for (proxy_index, block) in listener.trusted_proxies.iter().enumerate() {
-                if let Err(error) = Cidr::parse(block) {
-                    problems.push(ConfigError::new(
-                        format!("listeners[{index}].trustedProxies[{proxy_index}]"),
-                        format!("`{block}`: {error}"),
-                    ));
-                }
-            }
             let Some(settings) = &listener.tls else {
                 continue;
             };

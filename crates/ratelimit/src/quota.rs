@@ -80,13 +80,15 @@ pub struct QuotaDecision {
 
 impl QuotaDecision {
     /// Builds the decision for a window `[start, end)` whose count is `used` after this request.
+    /// A window that ends before it starts (never built by `window_bounds`, but this is public)
+    /// has length 0 rather than underflowing: found by the `ratelimit_headers` fuzz contract.
     pub fn new(admitted: bool, limit: u64, used: u64, start: u64, end: u64) -> Self {
         QuotaDecision {
             admitted,
             limit,
             used,
             window_end: end,
-            window_seconds: end - start,
+            window_seconds: end.saturating_sub(start),
         }
     }
 
@@ -185,6 +187,13 @@ impl LocalQuotas {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_ending_before_it_starts_has_no_length() {
+        let decision = QuotaDecision::new(true, 10, 3, 100, 50);
+        assert_eq!(decision.window_seconds, 0);
+        assert_eq!(decision.reset_seconds(60), 1);
+    }
 
     /// Unix seconds of a UTC date and time.
     fn at(year: u64, month: u64, day: u64, hour: u64, minute: u64, second: u64) -> u64 {

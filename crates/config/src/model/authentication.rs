@@ -68,6 +68,10 @@ pub struct JwtIssuer {
     pub tenant_claim: String,
     #[serde(default = "default_scopes_claim")]
     pub scopes_claim: String,
+    /// Accepted header `typ` values, compared as media types (case-insensitive, `application/`
+    /// implied); an absent `typ` is always accepted.
+    #[serde(default = "default_allowed_token_types")]
+    pub allowed_types: Vec<String>,
     /// Lower bound on the JWKS refresh interval (a shorter `Cache-Control: max-age` is raised).
     #[serde(default = "default_jwks_refresh_min_seconds")]
     pub jwks_refresh_min_seconds: u64,

@@ -101,3 +101,12 @@ pub fn default_access_log_path() -> String {
 pub fn default_access_log_queue() -> u32 {
     16_384
 }
+/// JWT `typ` values accepted when an issuer lists none: access tokens only (RFC 9068 §2.1),
+/// never `refresh+jwt` or ID-token types. An absent `typ` is always accepted.
+pub const DEFAULT_ALLOWED_TOKEN_TYPES: [&str; 3] = ["JWT", "at+jwt", "application/at+jwt"];
+pub fn default_allowed_token_types() -> Vec<String> {
+    DEFAULT_ALLOWED_TOKEN_TYPES
+        .iter()
+        .map(|typ| typ.to_string())
+        .collect()
+}

@@ -14,6 +14,7 @@ const MAX_INTROSPECTION_TIMEOUT_MS: u64 = 30_000;
 
 pub(crate) fn validate_authentication_extras(config: &Config, issues: &mut Issues) {
     validate_jwt_cache_bounds(config, issues);
+    validate_jwt_token_types(config, issues);
     validate_signatures(config, issues);
     validate_mtls(config, issues);
     validate_introspection(config, issues);
@@ -77,6 +78,33 @@ fn validate_jwt_cache_bounds(config: &Config, issues: &mut Issues) {
                     issuer.max_stale_seconds, issuer.jwks_refresh_max_seconds
                 ),
             );
+        }
+    }
+}
+
+/// `allowedTypes`: a non-empty list of media-type-like strings (visible ASCII, no spaces).
+fn validate_jwt_token_types(config: &Config, issues: &mut Issues) {
+    let Some(jwt) = &config.authentication.jwt else {
+        return;
+    };
+    for (index, issuer) in jwt.issuers.iter().enumerate() {
+        let path = format!("authentication.jwt.issuers[{index}].allowedTypes");
+        if issuer.allowed_types.is_empty() {
+            issues.error(
+                path.clone(),
+                "allowedTypes is empty, which would accept only tokens without `typ`: list the accepted types or remove the field for the default [JWT, at+jwt, application/at+jwt]",
+            );
+        }
+        for (position, typ) in issuer.allowed_types.iter().enumerate() {
+            let visible = !typ.is_empty() && typ.bytes().all(|b| b.is_ascii_graphic());
+            if !visible {
+                issues.error(
+                    format!("{path}[{position}]"),
+                    format!(
+                        "allowedTypes entry {typ:?} is not a media type: write a non-empty value without spaces, such as `at+jwt`"
+                    ),
+                );
+            }
         }
     }
 }

@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use crate::cidr::parse_cidr;
 use crate::model::{Config, RequestPolicy};
 use crate::validate::syntax::{
-    host_problem, is_cidr, is_header_name, is_media_type, is_rfc3339, is_sha256_hash, is_status,
+    host_problem, is_header_name, is_media_type, is_rfc3339, is_sha256_hash, is_status,
 };
 use crate::validate::Issues;
 
@@ -161,10 +162,10 @@ fn validate_listeners(config: &Config, issues: &mut Issues) {
             }
         }
         for (proxy_index, proxy) in listener.trusted_proxies.iter().enumerate() {
-            if !is_cidr(proxy) {
+            if let Err(error) = parse_cidr(proxy) {
                 issues.error(
                     format!("{path}.trustedProxies[{proxy_index}]"),
-                    format!("`{proxy}` is not an address or CIDR: write one such as 10.0.0.0/8"),
+                    error.to_string(),
                 );
             }
         }

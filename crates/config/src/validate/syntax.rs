@@ -210,22 +210,6 @@ pub(crate) fn parse_endpoint(endpoint: &str) -> Result<Option<u16>, String> {
     }
 }
 
-/// `address/prefix` or a bare address.
-pub(crate) fn is_cidr(text: &str) -> bool {
-    let (address, prefix) = match text.split_once('/') {
-        Some((address, prefix)) => (address, Some(prefix)),
-        None => (text, None),
-    };
-    let Ok(address) = address.parse::<IpAddr>() else {
-        return false;
-    };
-    let max = if address.is_ipv4() { 32 } else { 128 };
-    match prefix {
-        None => true,
-        Some(prefix) => prefix.parse::<u8>().is_ok_and(|bits| bits <= max),
-    }
-}
-
 /// Upper-case status token such as `ACTIVE` or `SUSPENDED`.
 pub(crate) fn is_status(status: &str) -> bool {
     status
@@ -365,9 +349,6 @@ mod tests {
         );
         assert!(
             is_media_type("application/json") && !is_media_type("json") && !is_media_type("a/b c")
-        );
-        assert!(
-            is_cidr("10.0.0.0/8") && is_cidr("::1") && !is_cidr("10.0.0.0/33") && !is_cidr("x/1")
         );
         assert!(is_status("ACTIVE") && !is_status("active") && !is_status(""));
         assert!(is_sha256_hash(&format!("sha256:{}", "a".repeat(64))));

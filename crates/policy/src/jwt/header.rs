@@ -8,6 +8,8 @@ use base64::Engine;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
+use super::strict_json::{parse_object, JsonRefusal};
+use super::token_type::TokenTypes;
 use crate::failure::AuthFailure;
 
 /// What the verifier needs from a header that passed screening.
@@ -18,23 +20,30 @@ pub struct ScreenedHeader {
     pub key_id: Option<String>,
 }
 
-/// Decodes one base64url segment (no padding, URL alphabet only) into a JSON object.
-pub(crate) fn decode_json_segment(segment: &str) -> Result<Map<String, Value>, AuthFailure> {
+/// Decodes one base64url segment (no padding, URL alphabet only) into a JSON object. An object
+/// that repeats a member name anywhere is refused (`DuplicateMember`): see `strict_json`.
+#[doc(hidden)]
+pub fn decode_json_segment(segment: &str) -> Result<Map<String, Value>, AuthFailure> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| AuthFailure::MalformedToken)?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(AuthFailure::MalformedToken),
-    }
+    parse_object(&bytes).map_err(|refusal| match refusal {
+        JsonRefusal::Malformed => AuthFailure::MalformedToken,
+        JsonRefusal::DuplicateMember => AuthFailure::DuplicateMember,
+    })
 }
 
 /// Screens the header segment of a compact JWS:
 /// * `alg` must be a string; `none` in any casing is refused outright;
 /// * `alg` must be in `allowed` (the issuer's list);
 /// * any `crit` is refused: Portcullis implements no JWS extensions (RFC 7515 §4.1.11);
+/// * `typ`, when present, must be one of `types` (an access token, not a refresh or ID token);
 /// * `jku`, `x5u`, `jwk`, `x5c` are ignored: keys come only from the issuer's configured set.
-pub fn screen_header(segment: &str, allowed: &[Algorithm]) -> Result<ScreenedHeader, AuthFailure> {
+pub fn screen_header(
+    segment: &str,
+    allowed: &[Algorithm],
+    types: &TokenTypes,
+) -> Result<ScreenedHeader, AuthFailure> {
     let header = decode_json_segment(segment)?;
     let algorithm_name = match header.get("alg") {
         Some(Value::String(name)) => name.as_str(),
@@ -53,6 +62,11 @@ pub fn screen_header(segment: &str, allowed: &[Algorithm]) -> Result<ScreenedHea
     if header.contains_key("crit") {
         return Err(AuthFailure::UnsupportedCriticalHeader);
     }
+    match header.get("typ") {
+        None => {}
+        Some(Value::String(typ)) if types.accepts(typ) => {}
+        Some(_) => return Err(AuthFailure::TokenType),
+    }
     let key_id = match header.get("kid") {
         None => None,
         Some(Value::String(kid)) => Some(kid.clone()),
@@ -70,6 +84,10 @@ mod tests {
     }
 
     const ALLOWED: &[Algorithm] = &[Algorithm::RS256, Algorithm::ES256];
+
+    fn screen_header(segment: &str, allowed: &[Algorithm]) -> Result<ScreenedHeader, AuthFailure> {
+        super::screen_header(segment, allowed, &TokenTypes::default())
+    }
 
     #[test]
     fn alg_none_is_refused_in_every_casing() {
@@ -125,6 +143,77 @@ mod tests {
         let screened = screen_header(&header, ALLOWED).expect("screened");
         assert_eq!(screened.algorithm, Algorithm::RS256);
         assert_eq!(screened.key_id.as_deref(), Some("../../etc/passwd"));
+    }
+
+    #[test]
+    fn only_access_token_types_pass_by_default() {
+        let cases = [
+            (r#"{"alg":"RS256"}"#, Ok(())),
+            (r#"{"alg":"RS256","typ":"JWT"}"#, Ok(())),
+            (r#"{"alg":"RS256","typ":"jwt"}"#, Ok(())),
+            (r#"{"alg":"RS256","typ":"at+jwt"}"#, Ok(())),
+            (r#"{"alg":"RS256","typ":"AT+JWT"}"#, Ok(())),
+            (r#"{"alg":"RS256","typ":"application/at+jwt"}"#, Ok(())),
+            (r#"{"alg":"RS256","typ":"Application/AT+JWT"}"#, Ok(())),
+            (
+                r#"{"alg":"RS256","typ":"refresh+jwt"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (
+                r#"{"alg":"RS256","typ":"id_token+jwt"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (
+                r#"{"alg":"RS256","typ":"JOSE"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (
+                r#"{"alg":"RS256","typ":"JOSE+JSON"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (
+                r#"{"alg":"RS256","typ":"application/jwt+x"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (r#"{"alg":"RS256","typ":""}"#, Err(AuthFailure::TokenType)),
+            (
+                r#"{"alg":"RS256","typ":" JWT"}"#,
+                Err(AuthFailure::TokenType),
+            ),
+            (r#"{"alg":"RS256","typ":1}"#, Err(AuthFailure::TokenType)),
+            (r#"{"alg":"RS256","typ":null}"#, Err(AuthFailure::TokenType)),
+        ];
+        for (json, expected) in cases {
+            let outcome = screen_header(&encode(json), ALLOWED).map(|_| ());
+            assert_eq!(outcome, expected, "{json}");
+        }
+    }
+
+    #[test]
+    fn an_issuer_can_list_its_own_types() {
+        let types = TokenTypes::new(&["secevent+jwt".to_string()]);
+        let header = encode(r#"{"alg":"RS256","typ":"application/secevent+jwt"}"#);
+        assert!(super::screen_header(&header, ALLOWED, &types).is_ok());
+        let jwt = encode(r#"{"alg":"RS256","typ":"JWT"}"#);
+        assert_eq!(
+            super::screen_header(&jwt, ALLOWED, &types),
+            Err(AuthFailure::TokenType)
+        );
+    }
+
+    #[test]
+    fn repeated_header_members_are_refused() {
+        for json in [
+            r#"{"alg":"RS256","alg":"none"}"#,
+            r#"{"alg":"RS256","kid":"a","kid":"b"}"#,
+            r#"{"alg":"RS256","typ":"JWT","typ":"refresh+jwt"}"#,
+        ] {
+            assert_eq!(
+                screen_header(&encode(json), ALLOWED),
+                Err(AuthFailure::DuplicateMember),
+                "{json}"
+            );
+        }
     }
 
     #[test]

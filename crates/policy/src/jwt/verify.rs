@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::bearer::MAX_TOKEN_BYTES;
 use super::header::{decode_json_segment, screen_header};
 use super::keys::KeySet;
+use super::token_type::TokenTypes;
 use crate::failure::AuthFailure;
 use crate::principal::{AuthMethod, Principal};
 
@@ -34,6 +35,8 @@ pub struct IssuerPolicy {
     pub clock_tolerance_seconds: u64,
     pub tenant_claim: String,
     pub scopes_claim: String,
+    /// Accepted header `typ` values (`allowedTypes`).
+    pub token_types: TokenTypes,
 }
 
 impl IssuerPolicy {
@@ -60,6 +63,7 @@ impl IssuerPolicy {
             clock_tolerance_seconds: issuer.clock_tolerance_seconds,
             tenant_claim: issuer.tenant_claim.clone(),
             scopes_claim: issuer.scopes_claim.clone(),
+            token_types: TokenTypes::new(&issuer.allowed_types),
         })
     }
 }
@@ -143,7 +147,7 @@ impl JwtVerifier {
             .iter()
             .find(|(policy, _)| policy.issuer == issuer)
             .ok_or(AuthFailure::UnknownIssuer)?;
-        let header = screen_header(header_segment, &policy.algorithms)?;
+        let header = screen_header(header_segment, &policy.algorithms, &policy.token_types)?;
         let key = keys
             .find(header.key_id.as_deref(), header.algorithm)
             .ok_or(AuthFailure::UnknownKeyId)?;
@@ -249,23 +253,13 @@ fn subject(claims: &Map<String, Value>) -> Result<String, AuthFailure> {
 }
 
 /// Scopes from the configured claim, read as a space-separated string or an array of strings;
-/// when that claim is absent, the standard `scope` string or `scp` array.
+/// when that claim is absent, the standard `scope` string or `scp` array. See `crate::scope`
+/// for what separates and what is dropped.
 fn scopes(claims: &Map<String, Value>, configured: &str) -> Vec<String> {
-    let read = |value: &Value| -> Vec<String> {
-        match value {
-            Value::String(text) => text.split_whitespace().map(str::to_string).collect(),
-            Value::Array(items) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
     [configured, "scope", "scp"]
         .iter()
         .find_map(|name| claims.get(*name))
-        .map(read)
+        .map(crate::scope::scopes_from_value)
         .unwrap_or_default()
 }
 
@@ -324,6 +318,27 @@ mod tests {
         let custom = claims(serde_json::json!({"permissions": ["p"], "scope": "ignored"}));
         assert_eq!(scopes(&custom, "permissions"), vec!["p"]);
         assert!(scopes(&claims(serde_json::json!({})), "scope").is_empty());
+    }
+
+    #[test]
+    fn scope_strings_split_on_the_ascii_space_only() {
+        // RFC 6749 §3.3: other whitespace is part of a token, which then matches nothing.
+        // Tokens holding other whitespace are not scope-tokens: dropped, never split.
+        let cases: [(Value, &[&str]); 6] = [
+            (serde_json::json!({"scope": "orders:read\u{a0}admin"}), &[]),
+            (serde_json::json!({"scope": "a\tadmin"}), &[]),
+            (serde_json::json!({"scope": "a\nadmin b"}), &["b"]),
+            (serde_json::json!({"scope": "a\u{2003}admin"}), &[]),
+            (serde_json::json!({"scope": " a  b "}), &["a", "b"]),
+            // Array members are whole tokens: never split, dropped when not scope-tokens.
+            (
+                serde_json::json!({"scp": ["a admin", "b\u{a0}c", "d"]}),
+                &["d"],
+            ),
+        ];
+        for (json, expected) in cases {
+            assert_eq!(scopes(&claims(json.clone()), "scope"), expected, "{json}");
+        }
     }
 
     #[test]

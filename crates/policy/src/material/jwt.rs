@@ -72,6 +72,7 @@ fn build_issuer(path: &str, issuer: &JwtIssuer, build: &mut Build) -> Option<Iss
         clock_tolerance_seconds: issuer.clock_tolerance_seconds,
         tenant_claim: issuer.tenant_claim.clone(),
         scopes_claim: issuer.scopes_claim.clone(),
+        token_types: crate::jwt::TokenTypes::new(&issuer.allowed_types),
     };
     Some(IssuerMaterial {
         policy,

@@ -1,6 +1,8 @@
 //! The signature base (RFC 9421 §2.5): one line per covered component, then the
 //! `@signature-params` line, joined by `\n` without a trailing newline.
 
+use std::collections::HashSet;
+
 use http::request::Parts;
 
 use super::sfv::{serialize_inner_list, BareItem, Item, Parameters};
@@ -78,9 +80,12 @@ fn header_value(parts: &Parts, name: &str) -> Result<String, AuthFailure> {
 /// `;key`, `;bs`, `;req`, `;tr`) are not supported, and a repeated component is an error.
 pub fn covered_names(covered: &[Item]) -> Result<Vec<&str>, AuthFailure> {
     let mut names: Vec<&str> = Vec::with_capacity(covered.len());
+    // A set, not `names.contains`: a `Signature-Input` of up to 32 KiB can list thousands of
+    // components, and a linear search per component would make it quadratic.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(covered.len());
     for item in covered {
         match &item.bare {
-            BareItem::String(name) if item.params.is_empty() && !names.contains(&name.as_str()) => {
+            BareItem::String(name) if item.params.is_empty() && seen.insert(name.as_str()) => {
                 names.push(name)
             }
             _ => return Err(AuthFailure::SignatureMalformed),

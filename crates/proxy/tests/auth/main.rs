@@ -10,5 +10,6 @@ mod forwarded_credentials;
 mod introspection;
 mod jwks;
 mod jwt;
+mod jwt_members;
 mod mtls;
 mod signatures;

@@ -1,0 +1,9 @@
+//! JWT header and claims JSON: duplicate members, `typ`, scopes.
+//!
+//! The contract is `portcullis_fuzz_checks::jwt_header_claims::check`; the stable test suite
+//! also runs it over this target's seeds and regressions.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| portcullis_fuzz_checks::jwt_header_claims::check(data));

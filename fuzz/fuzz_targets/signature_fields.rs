@@ -1,0 +1,9 @@
+//! `Signature-Input`, `Signature` and `Content-Digest` structured fields.
+//!
+//! The contract is `portcullis_fuzz_checks::signature_fields::check`; the stable test suite
+//! also runs it over this target's seeds and regressions.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| portcullis_fuzz_checks::signature_fields::check(data));
