@@ -41,7 +41,7 @@ instructions() {
   local binary=$1 requests=$2 out=$work/callgrind.out
   rm -f "$out"
   PORTCULLIS_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$out" \
-    "$binary" serve --config "$work/plain.yaml" 2>"$work/gateway.err" &
+    "$binary" serve --config "$work/plain.yaml" >"$work/gateway.out" 2>"$work/gateway.err" &
   local pid=$!
   for _ in $(seq 1 600); do
     curl -fsS -o /dev/null -H 'Host: bench.test' "http://127.0.0.1:$gateway_port/" 2>/dev/null && break

@@ -70,32 +70,50 @@ fn many_routes(count: usize) -> Config {
     config
 }
 
-#[test]
-fn ten_thousand_routes_validate_in_well_under_a_second() {
-    let config = many_routes(10_000);
-    let started = Instant::now();
-    let warnings = validate(&config).unwrap_or_else(|errors| panic!("{errors}"));
-    let elapsed = started.elapsed();
-    assert!(warnings.is_empty());
+/// The fastest of three runs of `work`: the least disturbed by whatever else the machine runs.
+fn fastest<T>(mut work: impl FnMut() -> T) -> Duration {
+    (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            drop(work());
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+/// Four times the routes may take at most eight times as long (quadratic cost would take
+/// sixteen). A ratio, not a wall-clock bound, so a loaded test machine does not fail it.
+fn assert_linear(small: Duration, large: Duration) {
     assert!(
-        elapsed < Duration::from_secs(1),
-        "validation took {elapsed:?}"
+        large < small * 8,
+        "10,000 routes took {large:?}, 2,500 took {small:?}: more than linear growth"
     );
 }
 
 #[test]
-fn ten_thousand_overlapping_routes_are_reported_without_quadratic_cost() {
-    let mut config = many_routes(10_000);
+fn ten_thousand_routes_validate_in_linear_time() {
+    let large = many_routes(10_000);
+    let warnings = validate(&large).unwrap_or_else(|errors| panic!("{errors}"));
+    assert!(warnings.is_empty());
+    let small = many_routes(2_500);
+    assert_linear(fastest(|| validate(&small)), fastest(|| validate(&large)));
+}
+
+fn overlapping(count: usize) -> Config {
+    let mut config = many_routes(count);
     for route in &mut config.routes {
         route.matcher.path_prefix = Some("/same".to_string());
         route.matcher.host = Some("api.example.com".to_string());
     }
-    let started = Instant::now();
-    let errors = validate(&config).expect_err("all overlap");
-    let elapsed = started.elapsed();
+    config
+}
+
+#[test]
+fn ten_thousand_overlapping_routes_are_reported_without_quadratic_cost() {
+    let large = overlapping(10_000);
+    let errors = validate(&large).expect_err("all overlap");
     assert_eq!(errors.errors.len(), 9_999);
-    assert!(
-        elapsed < Duration::from_secs(1),
-        "validation took {elapsed:?}"
-    );
+    let small = overlapping(2_500);
+    assert_linear(fastest(|| validate(&small)), fastest(|| validate(&large)));
 }
