@@ -101,12 +101,7 @@ impl Connector {
         if self.current().is_some() {
             return Ok(());
         }
-        let connection = match &self.client {
-            Client::Standalone(client) => Connection::Standalone(
-                ConnectionManager::new_with_config(client.clone(), self.manager_config(1)).await?,
-            ),
-            Client::Cluster(_) => self.connect_eagerly().await?,
-        };
+        let connection = self.connect_eagerly(1).await?;
         self.replace(connection);
         Ok(())
     }
@@ -115,7 +110,7 @@ impl Connector {
     /// one. The recovery task's probe: it never touches the connection that failed (whose
     /// first call after an outage would fail again on the dead socket).
     pub async fn reconnect(&self) -> Result<(), StoreError> {
-        let mut connection = self.connect_eagerly().await?;
+        let mut connection = self.connect_eagerly(0).await?;
         let pong: String = match &mut connection {
             Connection::Standalone(manager) => redis::cmd("PING").query_async(manager).await?,
             Connection::Cluster(cluster) => redis::cmd("PING").query_async(cluster).await?,
@@ -158,14 +153,16 @@ impl Connector {
             Client::Standalone(client) => Ok(Connection::Standalone(
                 ConnectionManager::new_lazy_with_config(client.clone(), self.manager_config(1))?,
             )),
-            Client::Cluster(_) => self.connect_eagerly().await,
+            Client::Cluster(_) => self.connect_eagerly(0).await,
         }
     }
 
-    async fn connect_eagerly(&self) -> Result<Connection, StoreError> {
+    /// A connection made now; `retries` as for [`Self::manager_config`] (standalone only).
+    async fn connect_eagerly(&self, retries: usize) -> Result<Connection, StoreError> {
         match &self.client {
             Client::Standalone(client) => Ok(Connection::Standalone(
-                ConnectionManager::new_with_config(client.clone(), self.manager_config(0)).await?,
+                ConnectionManager::new_with_config(client.clone(), self.manager_config(retries))
+                    .await?,
             )),
             Client::Cluster(client) => {
                 Ok(Connection::Cluster(client.get_async_connection().await?))
